@@ -1,7 +1,8 @@
 import { defineConfig } from "vitest/config";
 
-// Three tiers (see DESIGN.md): unit needs no processes; integration starts a real
-// kube-apiserver + etcd (and RabbitMQ where needed) from the harness; e2e needs a kind cluster.
+// Three tiers (see DESIGN.md): unit needs no processes; integration runs against a real
+// kube-apiserver + etcd (and real RabbitMQ processes) that the harness starts; e2e needs the
+// `full` profile, a kind cluster with our images.
 export default defineConfig({
   test: {
     projects: [
@@ -17,8 +18,19 @@ export default defineConfig({
           name: "integration",
           include: ["test/integration/**/*.test.ts"],
           environment: "node",
-          testTimeout: 120_000,
+          globalSetup: ["test/harness/vitest/control-plane.setup.ts"],
+          testTimeout: 180_000,
           hookTimeout: 900_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 600_000,
+          hookTimeout: 1_800_000,
           fileParallelism: false,
         },
       },
