@@ -1,11 +1,11 @@
 // The `control-plane` profile: etcd, kube-apiserver and kube-controller-manager (garbage
 // collector and namespace controller) as local processes on loopback. What controller-runtime's
 // envtest does, plus the controllers that deletions need. Ready in a few seconds when warm.
-import { readFile } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { request } from "node:https";
 import { join } from "node:path";
 import { ensureDebianPackages } from "./debian.js";
-import { startProcess, waitFor, type ManagedProcess } from "./exec.js";
+import { isAlive, startProcess, stopProcessGroup, waitFor, type ManagedProcess } from "./exec.js";
 import { ETCD, KUBERNETES, ensureTool } from "./go-tools.js";
 import { ensurePki, type ControlPlanePki } from "./pki.js";
 import { freePort } from "./ports.js";
@@ -43,6 +43,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   const processes: ManagedProcess[] = [];
   const stopAll = async () => {
     for (const p of [...processes].reverse()) await p.stop();
+    if (!process.env.RABBIT_OPERATOR_KEEP_RUN_DIR) await rm(dir, { recursive: true, force: true });
   };
 
   try {
@@ -86,6 +87,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       );
     }
 
+    await writeState(dir, { profile: "control-plane", name, kubeconfig, server, processes });
     return {
       name,
       dir,
@@ -95,7 +97,8 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       async restartApiServer() {
         await apiserver.stop();
         apiserver = startApiServer();
-        processes[processes.indexOf(processes.find((p) => p.name === "kube-apiserver")!)] = apiserver;
+        processes[processes.findIndex((p) => p.name === "kube-apiserver")] = apiserver;
+        await writeState(dir, { profile: "control-plane", name, kubeconfig, server, processes });
         await waitForApiServer(server, pki, apiserver);
       },
       stop: stopAll,
@@ -149,4 +152,48 @@ function httpsStatus(url: string, tls: { ca: Buffer; cert: Buffer; key: Buffer }
     req.on("timeout", () => req.destroy(new Error("timeout")));
     req.end();
   });
+}
+
+interface ControlPlaneState {
+  profile: "control-plane";
+  name: string;
+  kubeconfig: string;
+  server: string;
+  processes: { name: string; pid: number; logFile: string }[];
+}
+
+async function writeState(dir: string, state: Omit<ControlPlaneState, "processes"> & { processes: ManagedProcess[] }) {
+  const processes = state.processes.map(({ name, pid, logFile }) => ({ name, pid, logFile }));
+  await writeFile(join(dir, "state.json"), JSON.stringify({ ...state, processes }, null, 2));
+}
+
+async function readState(name: string): Promise<ControlPlaneState | undefined> {
+  try {
+    return JSON.parse(await readFile(join(RUN_DIR, name, "state.json"), "utf8")) as ControlPlaneState;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface ControlPlaneStatus {
+  name: string;
+  kubeconfig: string;
+  server: string;
+  processes: { name: string; pid: number; running: boolean; logFile: string }[];
+}
+
+/** What a control plane started by another process (the CLI) is doing, from its state file. */
+export async function controlPlaneStatus(name: string): Promise<ControlPlaneStatus | undefined> {
+  const state = await readState(name);
+  if (!state) return undefined;
+  return { ...state, processes: state.processes.map((p) => ({ ...p, running: isAlive(p.pid) })) };
+}
+
+/** Stops a control plane started by another process and removes its directory. */
+export async function stopControlPlaneByName(name: string): Promise<boolean> {
+  const state = await readState(name);
+  if (!state) return false;
+  for (const p of [...state.processes].reverse()) await stopProcessGroup(p.pid);
+  await rm(join(RUN_DIR, name), { recursive: true, force: true });
+  return true;
 }

@@ -1,7 +1,7 @@
 // Running commands and long-lived processes. Every process starts in its own process group, so
 // that stopping it stops its children too; waits are always bounded.
 import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
-import { createWriteStream, mkdirSync } from "node:fs";
+import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 
 export interface RunOptions {
@@ -99,20 +99,22 @@ export interface ManagedProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
-/** Starts a long-lived process in its own process group, its output appended to logFile. */
+/**
+ * Starts a long-lived process in its own process group, its output appended to logFile. The
+ * output goes straight to the file (no pipe through this process), so the process may outlive
+ * the one that started it (`npm run cluster:up`).
+ */
 export function startProcess(name: string, command: string, args: string[], options: { logFile: string; env?: NodeJS.ProcessEnv; cwd?: string }): ManagedProcess {
   mkdirSync(dirname(options.logFile), { recursive: true });
-  const log = createWriteStream(options.logFile, { flags: "a" });
-  const spawnOptions: SpawnOptions = { cwd: options.cwd, env: options.env ?? process.env, stdio: ["ignore", "pipe", "pipe"], detached: true };
+  const logFd = openSync(options.logFile, "a");
+  const spawnOptions: SpawnOptions = { cwd: options.cwd, env: options.env ?? process.env, stdio: ["ignore", logFd, logFd], detached: true };
   const child = spawn(command, args, spawnOptions);
-  child.stdout?.pipe(log, { end: false });
-  child.stderr?.pipe(log, { end: false });
+  closeSync(logFd);
   if (child.pid === undefined) throw new Error(`${name}: could not start ${command}`);
   const exited = new Promise<number | null>((resolve) => {
     child.on("error", () => resolve(null));
     child.on("exit", (code) => resolve(code));
   });
-  void exited.then(() => log.end());
   // A harness process must not keep the test runner alive by itself.
   child.unref();
   return {
@@ -128,6 +130,23 @@ export function startProcess(name: string, command: string, args: string[], opti
       clearTimeout(timer);
     },
   };
+}
+
+/** Stops a process group started by another process (from a state file): TERM, then KILL. */
+export async function stopProcessGroup(pid: number, graceMs = 10_000): Promise<void> {
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(-pid, sig);
+    } catch {
+      // Already gone.
+    }
+  };
+  if (!isAlive(pid)) return;
+  signal("SIGTERM");
+  const deadline = Date.now() + graceMs;
+  while (isAlive(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+  if (isAlive(pid)) signal("SIGKILL");
+  while (isAlive(pid)) await new Promise((resolve) => setTimeout(resolve, 50));
 }
 
 /** Polls check until it returns true, or throws after timeoutMs with the last error. */
