@@ -1,0 +1,132 @@
+// Decides the one next step that changes the cluster's membership or restarts a node. Pure: the
+// reconciler observes, asks this module, performs the step, and observes again on the next
+// reconcile, so a step interrupted at any line is simply decided again.
+import type { NodeType, RabbitCluster } from "../../api/index.js";
+import { clusterNames, nodeName } from "../../resources/names.js";
+import type { ClusterObservation, PodObservation, RabbitNodeObservation } from "./observation.js";
+import { NODE_TYPES } from "./observation.js";
+
+export type Step =
+  /** Remove the node with the highest ordinal of this type: checks, drain, shrink, then one replica less. */
+  | { kind: "removeNode"; type: NodeType; ordinal: number; node: string; pod: string }
+  /** A node whose pod is gone for good is still a cluster member: forget it from a running node. */
+  | { kind: "forgetNode"; node: string; fromPod: string }
+  /** The volume of a removed and forgotten node: it would crash-loop with inconsistent_cluster if it came back. */
+  | { kind: "deleteVolumeClaim"; name: string }
+  /** A pod runs an old template (configuration or image changed): restart it. */
+  | { kind: "restartPod"; pod: string; node: string }
+  /** Something must settle first (pods starting, a node joining). */
+  | { kind: "wait"; reason: string; message: string }
+  | { kind: "none" };
+
+/**
+ * Replicas to apply to a StatefulSet. Scaling up is immediate; scaling down happens one node at a
+ * time through removeNode, so until then the observed count is kept.
+ */
+export function replicasToApply(cluster: RabbitCluster, type: NodeType, observation: ClusterObservation): number {
+  const desired = cluster.spec.nodes[type];
+  const observed = observation.statefulSets[type]?.replicas;
+  return observed === undefined || desired >= observed ? desired : observed;
+}
+
+export function nextStep(cluster: RabbitCluster, observation: ClusterObservation, clusterDomain: string): Step {
+  const names = clusterNames(cluster);
+  const podOf = (type: NodeType, ordinal: number) => `${names.statefulSet(type)}-${ordinal}`;
+  const expectedNode = (type: NodeType, ordinal: number) => nodeName(cluster, type, ordinal, clusterDomain);
+  const runningPods = observation.pods.filter((p) => p.ready);
+  const anyRunningPod = (except?: string) => runningPods.find((p) => p.name !== except && p.type === "disc") ?? runningPods.find((p) => p.name !== except);
+
+  // 1. Members whose pods are gone for good: forget them, so that no dead member stays.
+  if (observation.rabbitNodes) {
+    for (const member of observation.rabbitNodes) {
+      if (member.running) continue;
+      // A node of a name we do not give is someone else's business.
+      const position = positionOf(cluster, member, clusterDomain);
+      if (!position) continue;
+      const stillWanted = position.ordinal < (observation.statefulSets[position.type]?.replicas ?? 0);
+      const podExists = observation.pods.some((p) => p.type === position.type && p.ordinal === position.ordinal);
+      if (stillWanted || podExists) continue;
+      const from = anyRunningPod();
+      if (!from) return { kind: "wait", reason: "NoRunningNode", message: `waiting for a running node to forget ${member.name} from` };
+      return { kind: "forgetNode", node: member.name, fromPod: from.name };
+    }
+  }
+
+  // 2. Volumes of nodes that are gone and forgotten.
+  for (const claim of observation.volumeClaims) {
+    const replicas = observation.statefulSets[claim.type]?.replicas ?? 0;
+    if (claim.ordinal < replicas) continue;
+    const podExists = observation.pods.some((p) => p.type === claim.type && p.ordinal === claim.ordinal);
+    const stillMember = observation.rabbitNodes?.some((n) => n.name === expectedNode(claim.type, claim.ordinal)) ?? true;
+    if (!podExists && !stillMember) return { kind: "deleteVolumeClaim", name: claim.name };
+  }
+
+  // 3. Scale down, one node at a time, ram nodes before disc nodes, only from a settled cluster.
+  for (const type of ["ram", "disc"] as const) {
+    const observed = observation.statefulSets[type]?.replicas;
+    if (observed === undefined || cluster.spec.nodes[type] >= observed) continue;
+    const ordinal = observed - 1;
+    const unsettled = unsettledReason(cluster, observation, clusterDomain);
+    if (unsettled) return unsettled;
+    return { kind: "removeNode", type, ordinal, node: expectedNode(type, ordinal), pod: podOf(type, ordinal) };
+  }
+
+  // 4. Rolling restart of pods on an old template, one at a time, only from a healthy cluster.
+  const outdated = outdatedPods(observation);
+  if (outdated.length > 0) {
+    const unsettled = unsettledReason(cluster, observation, clusterDomain);
+    if (unsettled) return unsettled;
+    const pod = outdated[0]!;
+    return { kind: "restartPod", pod: pod.name, node: expectedNode(pod.type, pod.ordinal) };
+  }
+  return { kind: "none" };
+}
+
+/** Pods whose template revision is not their StatefulSet's current one: ram before disc, highest ordinal first. */
+export function outdatedPods(observation: ClusterObservation): PodObservation[] {
+  return NODE_TYPES.slice()
+    .reverse()
+    .flatMap((type) => {
+      const revision = observation.statefulSets[type]?.updateRevision;
+      if (!revision) return [];
+      return observation.pods
+        .filter((p) => p.type === type && !p.terminating && p.revision !== undefined && p.revision !== revision)
+        .sort((a, b) => b.ordinal - a.ordinal);
+    });
+}
+
+/** Why the cluster is not in a state where a node may leave or restart; undefined when it is. */
+function unsettledReason(cluster: RabbitCluster, observation: ClusterObservation, clusterDomain: string): Step | undefined {
+  for (const type of NODE_TYPES) {
+    const replicas = observation.statefulSets[type]?.replicas ?? 0;
+    for (let ordinal = 0; ordinal < replicas; ordinal++) {
+      const pod = observation.pods.find((p) => p.type === type && p.ordinal === ordinal);
+      if (!pod?.ready) return { kind: "wait", reason: "WaitingForPods", message: `waiting for pod ${clusterNames(cluster).statefulSet(type)}-${ordinal} to be ready` };
+    }
+  }
+  if (!observation.rabbitNodes) {
+    return { kind: "wait", reason: "ManagementAPIUnreachable", message: observation.rabbitError ?? "the management API cannot be reached" };
+  }
+  for (const type of NODE_TYPES) {
+    const replicas = observation.statefulSets[type]?.replicas ?? 0;
+    for (let ordinal = 0; ordinal < replicas; ordinal++) {
+      const name = nodeName(cluster, type, ordinal, clusterDomain);
+      const member = observation.rabbitNodes.find((n) => n.name === name);
+      if (!member?.running) return { kind: "wait", reason: "WaitingForNodes", message: `waiting for ${name} to run in the cluster` };
+    }
+  }
+  return undefined;
+}
+
+/** Which StatefulSet and ordinal a RabbitMQ node belongs to, from its name. */
+export function positionOf(cluster: RabbitCluster, node: RabbitNodeObservation | { name: string }, clusterDomain: string): { type: NodeType; ordinal: number } | undefined {
+  const names = clusterNames(cluster);
+  for (const type of NODE_TYPES) {
+    const prefix = `rabbit@${names.statefulSet(type)}-`;
+    if (!node.name.startsWith(prefix)) continue;
+    const [ordinalText, ...rest] = node.name.slice(prefix.length).split(".");
+    const expected = nodeName(cluster, type, Number(ordinalText), clusterDomain);
+    if (/^\d+$/.test(ordinalText ?? "") && expected === node.name && rest.length > 0) return { type, ordinal: Number(ordinalText) };
+  }
+  return undefined;
+}

@@ -1,0 +1,108 @@
+import { describe, expect, it } from "vitest";
+import type { NodeType } from "../../../operator/api/index.js";
+import type { ClusterObservation, PodObservation } from "../../../operator/controllers/rabbit-cluster/observation.js";
+import { nextStep, outdatedPods, replicasToApply } from "../../../operator/controllers/rabbit-cluster/plan.js";
+import { nodeName } from "../../../operator/resources/names.js";
+import { cluster } from "../fixtures.js";
+
+const domain = "cluster.local";
+
+/** A settled cluster with these StatefulSet sizes: every pod ready, every node running. */
+function settled(disc: number, ram: number, revision = "r1"): ClusterObservation {
+  const c = cluster({ nodes: { disc, ram } });
+  const pods: PodObservation[] = [];
+  const rabbitNodes = [];
+  for (const [type, count] of [["disc", disc], ["ram", ram]] as [NodeType, number][]) {
+    for (let ordinal = 0; ordinal < count; ordinal++) {
+      pods.push({ name: `demo-${type}-${ordinal}`, type, ordinal, ready: true, terminating: false, revision });
+      rabbitNodes.push({ name: nodeName(c, type, ordinal, domain), type, running: true });
+    }
+  }
+  return {
+    statefulSets: { disc: { replicas: disc, readyReplicas: disc, updateRevision: revision }, ram: { replicas: ram, readyReplicas: ram, updateRevision: revision } },
+    pods,
+    volumeClaims: pods.map((p) => ({ name: `persistence-demo-${p.type}-${p.ordinal}`, type: p.type, ordinal: p.ordinal })),
+    rabbitNodes,
+  };
+}
+
+describe("replicasToApply", () => {
+  it("scales up at once and down only through node removal", () => {
+    const observation = settled(3, 2);
+    expect(replicasToApply(cluster({ nodes: { disc: 5, ram: 2 } }), "disc", observation)).toBe(5);
+    expect(replicasToApply(cluster({ nodes: { disc: 1, ram: 2 } }), "disc", observation)).toBe(3);
+    expect(replicasToApply(cluster({ nodes: { disc: 1, ram: 0 } }), "ram", { ...observation, statefulSets: { disc: undefined, ram: undefined } })).toBe(0);
+  });
+});
+
+describe("nextStep", () => {
+  it("does nothing for a cluster in its declared shape", () => {
+    expect(nextStep(cluster({ nodes: { disc: 3, ram: 2 } }), settled(3, 2), domain)).toEqual({ kind: "none" });
+  });
+
+  it("removes the highest ram node first, then disc nodes", () => {
+    const step = nextStep(cluster({ nodes: { disc: 1, ram: 1 } }), settled(3, 2), domain);
+    expect(step).toEqual({ kind: "removeNode", type: "ram", ordinal: 1, pod: "demo-ram-1", node: "rabbit@demo-ram-1.demo-nodes.messaging.svc.cluster.local" });
+    const discStep = nextStep(cluster({ nodes: { disc: 1, ram: 2 } }), settled(3, 2), domain);
+    expect(discStep).toMatchObject({ kind: "removeNode", type: "disc", ordinal: 2 });
+  });
+
+  it("removes nothing while a pod is not ready or a node not running", () => {
+    const notReady = settled(3, 0);
+    notReady.pods[1] = { ...notReady.pods[1]!, ready: false };
+    expect(nextStep(cluster({ nodes: { disc: 2, ram: 0 } }), notReady, domain)).toMatchObject({ kind: "wait", reason: "WaitingForPods" });
+
+    const notRunning = settled(3, 0);
+    notRunning.rabbitNodes![0] = { ...notRunning.rabbitNodes![0]!, running: false };
+    expect(nextStep(cluster({ nodes: { disc: 2, ram: 0 } }), notRunning, domain)).toMatchObject({ kind: "wait", reason: "WaitingForNodes" });
+
+    const unreachable = { ...settled(3, 0), rabbitNodes: undefined, rabbitError: "connect ECONNREFUSED" };
+    expect(nextStep(cluster({ nodes: { disc: 2, ram: 0 } }), unreachable, domain)).toEqual({ kind: "wait", reason: "ManagementAPIUnreachable", message: "connect ECONNREFUSED" });
+  });
+
+  it("forgets a removed node once its pod is gone, from a running disc node", () => {
+    const c = cluster({ nodes: { disc: 3, ram: 1 } });
+    const observation = settled(3, 2);
+    // The ram StatefulSet went down to 1 replica and demo-ram-1 is gone; RabbitMQ still lists it.
+    observation.statefulSets.ram = { replicas: 1, readyReplicas: 1, updateRevision: "r1" };
+    observation.pods = observation.pods.filter((p) => p.name !== "demo-ram-1");
+    observation.rabbitNodes = observation.rabbitNodes!.map((n) => (n.name.includes("demo-ram-1") ? { ...n, running: false } : n));
+    expect(nextStep(c, observation, domain)).toEqual({ kind: "forgetNode", node: nodeName(c, "ram", 1, domain), fromPod: "demo-disc-0" });
+  });
+
+  it("does not forget a node that is only restarting, nor one it does not know", () => {
+    const c = cluster({ nodes: { disc: 3, ram: 0 } });
+    const restarting = settled(3, 0);
+    restarting.rabbitNodes![2] = { ...restarting.rabbitNodes![2]!, running: false };
+    expect(nextStep(c, restarting, domain)).toEqual({ kind: "none" });
+
+    const foreign = settled(3, 0);
+    foreign.rabbitNodes!.push({ name: "rabbit@somebody-else", type: "disc", running: false });
+    expect(nextStep(c, foreign, domain)).toEqual({ kind: "none" });
+  });
+
+  it("deletes the volume of a removed node after it was forgotten, not before", () => {
+    const c = cluster({ nodes: { disc: 2, ram: 0 } });
+    const observation = settled(3, 0);
+    observation.statefulSets.disc = { replicas: 2, readyReplicas: 2, updateRevision: "r1" };
+    observation.pods = observation.pods.filter((p) => p.ordinal < 2);
+    // Still a (stopped) member: forget first.
+    observation.rabbitNodes![2] = { ...observation.rabbitNodes![2]!, running: false };
+    expect(nextStep(c, observation, domain)).toMatchObject({ kind: "forgetNode" });
+    observation.rabbitNodes = observation.rabbitNodes!.slice(0, 2);
+    expect(nextStep(c, observation, domain)).toEqual({ kind: "deleteVolumeClaim", name: "persistence-demo-disc-2" });
+  });
+
+  it("restarts outdated pods one at a time from a healthy cluster, ram first", () => {
+    const c = cluster({ nodes: { disc: 3, ram: 2 } });
+    const observation = settled(3, 2, "old");
+    observation.statefulSets.disc!.updateRevision = "new";
+    observation.statefulSets.ram!.updateRevision = "new";
+    expect(outdatedPods(observation).map((p) => p.name)).toEqual(["demo-ram-1", "demo-ram-0", "demo-disc-2", "demo-disc-1", "demo-disc-0"]);
+    expect(nextStep(c, observation, domain)).toMatchObject({ kind: "restartPod", pod: "demo-ram-1" });
+
+    // demo-ram-1 restarted on the new template and is not ready yet: wait.
+    observation.pods = observation.pods.map((p) => (p.name === "demo-ram-1" ? { ...p, revision: "new", ready: false } : p));
+    expect(nextStep(c, observation, domain)).toMatchObject({ kind: "wait", reason: "WaitingForPods" });
+  });
+});

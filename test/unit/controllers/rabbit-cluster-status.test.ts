@@ -1,0 +1,69 @@
+import { describe, expect, it } from "vitest";
+import type { ClusterObservation } from "../../../operator/controllers/rabbit-cluster/observation.js";
+import { allReplicasReady, clusterAvailable, ready, statusDetails } from "../../../operator/controllers/rabbit-cluster/status.js";
+import { nodeName } from "../../../operator/resources/names.js";
+import { cluster } from "../fixtures.js";
+
+const domain = "cluster.local";
+const ok = { type: "ReconcileSuccess", status: "True" as const, reason: "Success", message: "" };
+const c = cluster({ nodes: { disc: 2, ram: 1 } });
+
+function observation(): ClusterObservation {
+  return {
+    statefulSets: { disc: { replicas: 2, readyReplicas: 2 }, ram: { replicas: 1, readyReplicas: 1 } },
+    pods: [
+      { name: "demo-disc-0", type: "disc", ordinal: 0, ready: true, terminating: false },
+      { name: "demo-disc-1", type: "disc", ordinal: 1, ready: true, terminating: false },
+      { name: "demo-ram-0", type: "ram", ordinal: 0, ready: true, terminating: false },
+    ],
+    volumeClaims: [],
+    rabbitNodes: [
+      { name: nodeName(c, "disc", 0, domain), type: "disc", running: true },
+      { name: nodeName(c, "disc", 1, domain), type: "disc", running: true },
+      { name: nodeName(c, "ram", 0, domain), type: "ram", running: true },
+    ],
+  };
+}
+
+describe("RabbitCluster conditions", () => {
+  it("are all True for a cluster in its declared shape", () => {
+    expect(allReplicasReady(c, observation())).toMatchObject({ status: "True", message: "2/2 disc, 1/1 ram nodes ready" });
+    expect(clusterAvailable(observation())).toMatchObject({ status: "True" });
+    expect(ready(c, observation(), domain, ok)).toMatchObject({ status: "True", reason: "ClusterReady" });
+  });
+
+  it("do not count a terminating pod as ready", () => {
+    const o = observation();
+    o.pods[2] = { ...o.pods[2]!, terminating: true };
+    expect(allReplicasReady(c, o)).toMatchObject({ status: "False", reason: "NotAllPodsReady", message: "2/2 disc, 0/1 ram nodes ready" });
+    expect(ready(c, o, domain, ok)).toMatchObject({ status: "False", reason: "NotAllPodsReady" });
+  });
+
+  it("report a ram node that came up as disc, and leftover members", () => {
+    const o = observation();
+    o.rabbitNodes![2] = { ...o.rabbitNodes![2]!, type: "disc" };
+    o.rabbitNodes!.push({ name: "rabbit@demo-disc-2.demo-nodes.messaging.svc.cluster.local", type: "disc", running: false });
+    const condition = ready(c, o, domain, ok);
+    expect(condition).toMatchObject({ status: "False", reason: "MembershipMismatch" });
+    expect(condition.message).toContain("demo-ram-0.demo-nodes.messaging.svc.cluster.local is a disc node, not ram");
+    expect(condition.message).toContain("demo-disc-2.demo-nodes.messaging.svc.cluster.local is a member but not declared");
+  });
+
+  it("say why the cluster is unavailable", () => {
+    const o = { ...observation(), rabbitNodes: undefined, rabbitError: "GET /api/nodes: 401 Unauthorized" };
+    expect(clusterAvailable(o)).toEqual({ type: "ClusterAvailable", status: "False", reason: "ManagementAPIUnreachable", message: "GET /api/nodes: 401 Unauthorized" });
+    expect(ready(c, o, domain, ok)).toMatchObject({ status: "False", reason: "ManagementAPIUnreachable" });
+  });
+
+  it("pass a failed reconcile on to Ready", () => {
+    const failed = { type: "ReconcileSuccess", status: "False" as const, reason: "RamNodesUnsupported", message: "no ram nodes on 4.2" };
+    expect(ready(c, observation(), domain, failed)).toMatchObject({ status: "False", reason: "RamNodesUnsupported" });
+  });
+
+  it("give endpoints and the default user", () => {
+    expect(statusDetails(c, observation(), domain)).toMatchObject({
+      endpoints: { amqp: "amqp://demo.messaging.svc.cluster.local:5672", management: "http://demo.messaging.svc.cluster.local:15672" },
+      defaultUser: { secretReference: { name: "demo-default-user", namespace: "messaging" } },
+    });
+  });
+});
