@@ -5,6 +5,8 @@ import { defineConfig } from "vitest/config";
 // `full` profile, a kind cluster with our images.
 export default defineConfig({
   test: {
+    // The JSON report gives .ci/run its closing "N passed, N failed" line.
+    reporters: ["default", ["json", { outputFile: ".cache/test-results.json" }]],
     projects: [
       {
         test: {

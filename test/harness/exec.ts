@@ -65,6 +65,9 @@ export function run(command: string, args: string[], options: RunOptions = {}): 
       else if (code !== 0) reject(new CommandError(display, code, out, err, `exited with ${code}`));
       else resolve({ stdout: out, stderr: err });
     });
+    // A command that exits before reading its input closes the pipe: the write then fails with
+    // EPIPE, which is no error of ours (the exit code tells what happened).
+    child.stdin.on("error", () => undefined);
     child.stdin.end(options.input ?? "");
   });
 }

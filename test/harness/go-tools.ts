@@ -119,3 +119,6 @@ export async function ensureTool(tool: GoTool, binary: string = tool.binaries[0]
   });
   return path;
 }
+
+/** helm built without Kubernetes version stamps assumes v1.20; name the version we run. */
+export const HELM_KUBE_VERSION = VERSIONS.kubernetes.slice(1);

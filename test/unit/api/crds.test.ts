@@ -20,12 +20,12 @@ const specSchema = (kind: string) => {
   return buildCrd(def).spec.versions[0]!.schema!.openAPIV3Schema!.properties!.spec as unknown as Schema;
 };
 
-describe("crds/", () => {
+describe.each(["crds", "charts/rabbit-operator/crds"])("%s/", (dir) => {
   it("matches operator/api (run npm run gen:crds)", async () => {
     const expected = renderCrdFiles();
-    const present = (await readdir(join(root, "crds"))).filter((name) => name.endsWith(".yaml")).sort();
+    const present = (await readdir(join(root, dir))).filter((name) => name.endsWith(".yaml")).sort();
     expect(present).toEqual([...expected.keys()].sort());
-    for (const [name, content] of expected) expect(await readFile(join(root, "crds", name), "utf8"), name).toBe(content);
+    for (const [name, content] of expected) expect(await readFile(join(root, dir, name), "utf8"), name).toBe(content);
   });
 });
 

@@ -1,0 +1,83 @@
+// The Helm chart: lint, render, and a server-side dry run of what it renders against a real API
+// server, in both RBAC modes (all namespaces with a ClusterRole; listed namespaces with Roles).
+import { join } from "node:path";
+import type { KubernetesObject } from "@kubernetes/client-node";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { parseAllDocuments } from "yaml";
+import { CommandError, run } from "../../harness/exec.js";
+import { HELM, HELM_KUBE_VERSION, ensureTool } from "../../harness/go-tools.js";
+import { apply, createNamespace, installCrds, kubeClients, kubectl, type KubeClients } from "../../harness/kube.js";
+import { REPO_ROOT } from "../../harness/paths.js";
+
+const chart = join(REPO_ROOT, "charts", "rabbit-operator");
+let helm: string;
+let clients: KubeClients;
+const namespaces: { name: string; remove(): Promise<void> }[] = [];
+
+beforeAll(async () => {
+  helm = await ensureTool(HELM);
+  clients = kubeClients(inject("kubeconfig"));
+  await installCrds(clients);
+});
+
+afterAll(async () => {
+  for (const ns of namespaces) await ns.remove();
+});
+
+async function render(namespace: string, set: string[] = []): Promise<KubernetesObject[]> {
+  const { stdout } = await run(helm, ["template", "rabbit-operator", chart, "--namespace", namespace, "--kube-version", HELM_KUBE_VERSION, ...set.flatMap((s) => ["--set", s])]);
+  return parseAllDocuments(stdout)
+    .map((doc) => doc.toJS() as KubernetesObject | null)
+    .filter((doc): doc is KubernetesObject => doc !== null);
+}
+
+describe("charts/rabbit-operator", () => {
+  it("passes helm lint", async () => {
+    const { stdout } = await run(helm, ["lint", chart, "--strict", "--kube-version", HELM_KUBE_VERSION]);
+    expect(stdout).toContain("0 chart(s) failed");
+  });
+
+  it("renders manifests the API server accepts, with a ClusterRole for all namespaces", async () => {
+    const ns = await createNamespace(clients, "chart");
+    namespaces.push(ns);
+    const objects = await render(ns.name);
+    expect(objects.map((o) => o.kind).sort()).toEqual(["ClusterRole", "ClusterRoleBinding", "Deployment", "Role", "RoleBinding", "Service", "ServiceAccount"]);
+    for (const object of objects) await apply(clients, object, { dryRun: true });
+  });
+
+  it("renders a Role per watched namespace instead of a ClusterRole", async () => {
+    const [home, a, b] = [await createNamespace(clients, "chart"), await createNamespace(clients, "team-a"), await createNamespace(clients, "team-b")];
+    namespaces.push(home, a, b);
+    const objects = await render(home.name, [`watchNamespaces={${a.name},${b.name}}`]);
+    expect(objects.filter((o) => o.kind === "ClusterRole")).toEqual([]);
+    expect(objects.filter((o) => o.kind === "Role").map((o) => o.metadata?.namespace).sort()).toEqual([home.name, a.name, b.name].sort());
+    const deployment = objects.find((o) => o.kind === "Deployment") as { spec: { template: { spec: { containers: { args: string[] }[] } } } };
+    expect(deployment.spec.template.spec.containers[0]!.args).toContain(`--namespaces=${a.name},${b.name}`);
+    for (const object of objects) await apply(clients, object, { dryRun: true });
+  });
+
+  it("grants the operator what it needs and nothing cluster-wide it does not", async () => {
+    const ns = await createNamespace(clients, "chart-rbac");
+    namespaces.push(ns);
+    for (const object of await render(ns.name, [`fullnameOverride=rbac-${ns.name}`])) await apply(clients, object);
+    // `can-i` prints yes or no and exits 1 for no; any other failure is an error of the test.
+    const can = async (verb: string, resource: string, ...extra: string[]): Promise<boolean> => {
+      try {
+        await kubectl(clients, ["auth", "can-i", verb, resource, "-n", ns.name, `--as=system:serviceaccount:${ns.name}:rbac-${ns.name}`, ...extra]);
+        return true;
+      } catch (error) {
+        if (error instanceof CommandError && error.stdout.trim() === "no") return false;
+        throw error;
+      }
+    };
+    expect(await can("patch", "rabbitclusters.rabbit.operator.dev", "--subresource=status")).toBe(true);
+    expect(await can("update", "queues.rabbit.operator.dev", "--subresource=finalizers")).toBe(true);
+    expect(await can("create", "pods", "--subresource=exec")).toBe(true);
+    expect(await can("delete", "persistentvolumeclaims")).toBe(true);
+    expect(await can("create", "statefulsets.apps")).toBe(true);
+    expect(await can("create", "pods")).toBe(false);
+    expect(await can("delete", "nodes")).toBe(false);
+    expect(await can("delete", "rabbitclusters.rabbit.operator.dev")).toBe(false);
+    await kubectl(clients, ["delete", "clusterrole,clusterrolebinding", `rbac-${ns.name}`]);
+  });
+});
