@@ -31,6 +31,7 @@ export default defineConfig({
           name: "e2e",
           include: ["test/e2e/**/*.test.ts"],
           environment: "node",
+          globalSetup: ["test/harness/vitest/full-cluster.setup.ts"],
           testTimeout: 600_000,
           hookTimeout: 1_800_000,
           fileParallelism: false,

@@ -202,6 +202,18 @@ export const RabbitClusterStatus = Type.Object(
         { description: "Where to find the default (administrator) user." },
       ),
     ),
+    policies: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            name: Type.String({ description: "Name of the policy." }),
+            vhost: Type.String({ description: "Virtual host of the policy." }),
+          },
+          { description: "A policy applied from spec.policies." },
+        ),
+        { description: "The policies the operator applied from spec.policies; one removed from spec is deleted from RabbitMQ." },
+      ),
+    ),
     endpoints: Type.Optional(
       Type.Object(
         {

@@ -54,7 +54,21 @@ async function main(): Promise<number> {
     console.log(`KUBECONFIG=${status.kubeconfig}`);
     return status.processes.every((p) => p.running) ? 0 : 1;
   }
-  throw new Error("the full profile is not wired yet");
+  const full = await import("./full-cluster.js");
+  if (command === "up") {
+    const started = Date.now();
+    const cluster = await full.startFullCluster({ name });
+    console.log(`cluster ${name} ready in ${((Date.now() - started) / 1000).toFixed(1)} s\nKUBECONFIG=${cluster.kubeconfig}`);
+    return 0;
+  }
+  if (command === "down") {
+    await full.stopFullCluster(name);
+    console.log(`cluster ${name} deleted`);
+    return 0;
+  }
+  const status = await full.fullClusterStatus(name);
+  console.log(JSON.stringify(status, null, 2));
+  return status.running ? 0 : 1;
 }
 
 main().then(

@@ -1,0 +1,53 @@
+// Wires the RabbitCluster reconciler into a manager: the kinds it watches and owns.
+import type { KubeConfig, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
+import { RABBIT_CLUSTER, type RabbitCluster } from "../../api/index.js";
+import { MANAGED_BY } from "../../resources/names.js";
+import type { Informer } from "../../runtime/informer.js";
+import type { KubeObject } from "../../runtime/kube-object.js";
+import { mapTo, type Manager } from "../../runtime/manager.js";
+import { RESOURCES, customResource } from "../../runtime/resource-types.js";
+import type { ClusterManagement } from "./management-port.js";
+import { RabbitClusterReconciler } from "./reconciler.js";
+
+export interface RabbitClusterControllerOptions {
+  kubeConfig: KubeConfig;
+  clusterDomain: string;
+  management: (cluster: RabbitCluster, credentials: { username: string; password: string }) => ClusterManagement;
+  maxConcurrentReconciles?: number;
+}
+
+/** Kinds a RabbitCluster owns, by kind name, as the builders make them. */
+const OWNED = [RESOURCES.ServiceAccount, RESOURCES.Secret, RESOURCES.ConfigMap, RESOURCES.Service, RESOURCES.StatefulSet, RESOURCES.PodDisruptionBudget];
+
+export function addRabbitClusterController(manager: Manager, options: RabbitClusterControllerOptions) {
+  // Only objects we made are cached: a cluster's Secrets, not every Secret of the cluster.
+  const managed = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
+  const clusters = manager.informer<RabbitCluster & KubeObject>(customResource(RABBIT_CLUSTER));
+  const owned = new Map(OWNED.map((resource) => [resource.kind, manager.informer<KubeObject>(resource, { labelSelector: managed })]));
+  const pods = manager.informer<V1Pod & KubeObject>(RESOURCES.Pod, { labelSelector: `app.kubernetes.io/name=rabbitmq,${managed}` });
+  const volumeClaims = manager.informer<V1PersistentVolumeClaim & KubeObject>(RESOURCES.PersistentVolumeClaim, { labelSelector: `app.kubernetes.io/name=rabbitmq,${managed}` });
+
+  const byInstanceLabel = (object: KubeObject) => {
+    const instance = object.metadata?.labels?.["app.kubernetes.io/instance"];
+    return instance && object.metadata?.namespace ? [`${object.metadata.namespace}/${instance}`] : [];
+  };
+
+  return manager.addController({
+    name: "rabbitcluster",
+    for: clusters,
+    owns: [...owned.values()],
+    // Pods and volumes are owned by the StatefulSets, not by the cluster: map them by label.
+    watches: [mapTo(pods as Informer<KubeObject>, byInstanceLabel), mapTo(volumeClaims as Informer<KubeObject>, byInstanceLabel)],
+    maxConcurrentReconciles: options.maxConcurrentReconciles ?? 2,
+    reconciler: new RabbitClusterReconciler({
+      caches: { clusters, owned, pods, volumeClaims },
+      writer: manager.writer,
+      status: manager.status,
+      events: manager.events,
+      kubeConfig: options.kubeConfig,
+      clusterDomain: options.clusterDomain,
+      management: options.management,
+      logger: manager.logger.child({ controller: "rabbitcluster" }),
+    }),
+  });
+}

@@ -1,0 +1,120 @@
+#!/usr/bin/env node
+// rabbit-operator: runs the controllers in a Kubernetes cluster (in-cluster config) or against
+// the cluster of a kubeconfig. See --help.
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { KubeConfig } from "@kubernetes/client-node";
+import { addRabbitClusterController } from "./controllers/rabbit-cluster/index.js";
+import { inClusterManagement } from "./controllers/rabbit-cluster/management-adapter.js";
+import { createLogger, isLogLevel } from "./runtime/logger.js";
+import { Manager } from "./runtime/manager.js";
+
+const HELP = `rabbit-operator: runs RabbitMQ clusters and their topology declared as Kubernetes objects.
+
+Usage: rabbit-operator [flags]
+
+Flags (each also read from the environment variable in brackets):
+  --kubeconfig PATH            kubeconfig to use; default: in-cluster config, else $KUBECONFIG or ~/.kube/config [KUBECONFIG]
+  --namespaces A,B             watch only these namespaces; default: all [RABBIT_OPERATOR_NAMESPACES]
+  --leader-elect[=BOOL]        hold a Lease while reconciling, for several replicas; default false [RABBIT_OPERATOR_LEADER_ELECT]
+  --leader-election-id NAME    name of the Lease; default rabbit-operator [RABBIT_OPERATOR_LEADER_ELECTION_ID]
+  --leader-election-namespace NS  namespace of the Lease; default the pod's namespace [POD_NAMESPACE]
+  --cluster-domain DOMAIN      DNS domain of the Kubernetes cluster; default cluster.local [RABBIT_OPERATOR_CLUSTER_DOMAIN]
+  --metrics-port PORT          /metrics port, 0 to disable; default 8080 [RABBIT_OPERATOR_METRICS_PORT]
+  --health-port PORT           /healthz and /readyz port, 0 to disable; default 8081 [RABBIT_OPERATOR_HEALTH_PORT]
+  --log-level LEVEL            debug, info, warn, error; default info [RABBIT_OPERATOR_LOG_LEVEL]
+  -h, --help                   this text
+
+The operator reaches each RabbitCluster's management API through its client Service, so it runs
+inside the Kubernetes cluster (the Helm chart installs it so). Logs are JSON lines on stderr.`;
+
+function flag(value: string | undefined, env: string, fallback: string): string {
+  return value ?? process.env[env] ?? fallback;
+}
+
+function parseBoolean(value: string, name: string): boolean {
+  if (["true", "1", "yes", ""].includes(value)) return true;
+  if (["false", "0", "no"].includes(value)) return false;
+  throw new Error(`--${name} takes true or false, not ${JSON.stringify(value)}`);
+}
+
+function parsePort(value: string, name: string): number | undefined {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--${name} takes a port number, not ${JSON.stringify(value)}`);
+  return port === 0 ? undefined : port;
+}
+
+function loadKubeConfig(path: string | undefined): KubeConfig {
+  const kc = new KubeConfig();
+  if (path) kc.loadFromFile(path);
+  else if (process.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
+  else kc.loadFromDefault();
+  return kc;
+}
+
+function podNamespace(): string | undefined {
+  if (process.env.POD_NAMESPACE) return process.env.POD_NAMESPACE;
+  try {
+    return readFileSync("/var/run/secrets/kubernetes.io/serviceaccount/namespace", "utf8").trim();
+  } catch {
+    return undefined;
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      kubeconfig: { type: "string" },
+      namespaces: { type: "string" },
+      "leader-elect": { type: "string" },
+      "leader-election-id": { type: "string" },
+      "leader-election-namespace": { type: "string" },
+      "cluster-domain": { type: "string" },
+      "metrics-port": { type: "string" },
+      "health-port": { type: "string" },
+      "log-level": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    // `--leader-elect` alone means true.
+    args: process.argv.slice(2).map((arg) => (arg === "--leader-elect" ? "--leader-elect=true" : arg)),
+  });
+  if (values.help) {
+    process.stdout.write(`${HELP}\n`);
+    return;
+  }
+  const logLevel = flag(values["log-level"], "RABBIT_OPERATOR_LOG_LEVEL", "info");
+  if (!isLogLevel(logLevel)) throw new Error(`--log-level takes debug, info, warn or error, not ${JSON.stringify(logLevel)}`);
+  const logger = createLogger({ level: logLevel });
+  const namespaces = flag(values.namespaces, "RABBIT_OPERATOR_NAMESPACES", "")
+    .split(",")
+    .map((ns) => ns.trim())
+    .filter(Boolean);
+  const leaderElect = parseBoolean(flag(values["leader-elect"], "RABBIT_OPERATOR_LEADER_ELECT", "false"), "leader-elect");
+  const clusterDomain = flag(values["cluster-domain"], "RABBIT_OPERATOR_CLUSTER_DOMAIN", "cluster.local");
+  const kubeConfig = loadKubeConfig(values.kubeconfig);
+
+  let leaderElection: ConstructorParameters<typeof Manager>[0]["leaderElection"] = false;
+  if (leaderElect) {
+    const namespace = values["leader-election-namespace"] ?? podNamespace();
+    if (!namespace) throw new Error("--leader-elect needs --leader-election-namespace outside a pod");
+    const name = flag(values["leader-election-id"], "RABBIT_OPERATOR_LEADER_ELECTION_ID", "rabbit-operator");
+    leaderElection = { namespace, name, ...(process.env.POD_NAME ? { identity: `${process.env.POD_NAME}_${process.pid}` } : {}), releaseOnStop: true };
+  }
+
+  const manager = new Manager({
+    kubeConfig,
+    namespaces,
+    leaderElection,
+    metricsPort: parsePort(flag(values["metrics-port"], "RABBIT_OPERATOR_METRICS_PORT", "8080"), "metrics-port"),
+    healthPort: parsePort(flag(values["health-port"], "RABBIT_OPERATOR_HEALTH_PORT", "8081"), "health-port"),
+    logger,
+  });
+  addRabbitClusterController(manager, { kubeConfig, clusterDomain, management: inClusterManagement(clusterDomain) });
+  logger.info("starting", { version: process.env.npm_package_version, namespaces: namespaces.length ? namespaces : "all", leaderElect, clusterDomain });
+  await manager.run();
+}
+
+main().catch((error: unknown) => {
+  console.error(JSON.stringify({ level: "error", msg: "rabbit-operator failed", error: error instanceof Error ? error.message : String(error) }));
+  process.exit(1);
+});

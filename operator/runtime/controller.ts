@@ -1,0 +1,166 @@
+// A controller: one work queue and a bounded number of workers calling one reconciler, as
+// controller-runtime's Controller. Events enqueue keys; the reconciler reads the current state
+// from the informer caches, so it always acts on the latest state, never on the event.
+import { systemClock, type Clock } from "./clock.js";
+import { TerminalError, describeError } from "./errors.js";
+import { parseKey } from "./keys.js";
+import { silentLogger, type Logger } from "./logger.js";
+import { ExponentialBackoff, type BackoffOptions } from "./rate-limiter.js";
+import { WorkQueue, type WorkQueueObserver } from "./workqueue.js";
+
+export interface ReconcileRequest {
+  readonly namespace: string;
+  readonly name: string;
+  /** "namespace/name", or "name" for cluster-scoped objects. */
+  readonly key: string;
+  /** Aborted when the controller stops (shutdown, lost leadership): long waits should end. */
+  readonly signal: AbortSignal;
+}
+
+export interface ReconcileResult {
+  /** Reconcile this key again after this delay, even if nothing changes (polling). */
+  requeueAfterMs?: number;
+}
+
+/**
+ * Makes the world match the object named by the request. Throws to be retried with backoff
+ * (TerminalError: not retried). Must be idempotent: it may run again at any time, and may have
+ * been interrupted at any line before.
+ */
+export interface Reconciler {
+  reconcile(request: ReconcileRequest): Promise<ReconcileResult | void>;
+}
+
+export type ReconcileOutcome = "success" | "requeue_after" | "error" | "terminal_error";
+
+export interface ControllerObserver {
+  queue?: WorkQueueObserver;
+  reconciled(outcome: ReconcileOutcome, durationSeconds: number): void;
+  activeWorkers(count: number): void;
+}
+
+export interface ControllerOptions {
+  name: string;
+  reconciler: Reconciler;
+  /** Workers: keys reconciled at the same time (never the same key twice). Default 1. */
+  maxConcurrentReconciles?: number;
+  backoff?: BackoffOptions;
+  clock?: Clock;
+  logger?: Logger;
+  observer?: ControllerObserver;
+}
+
+export class Controller {
+  readonly name: string;
+  private readonly options: ControllerOptions;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private queue: WorkQueue | undefined;
+  private abort: AbortController | undefined;
+  private workers: Promise<void>[] = [];
+  private active = 0;
+
+  constructor(options: ControllerOptions) {
+    this.name = options.name;
+    this.options = options;
+    this.clock = options.clock ?? systemClock;
+    this.logger = (options.logger ?? silentLogger).child({ controller: options.name });
+  }
+
+  get running(): boolean {
+    return this.queue !== undefined && !this.queue.shuttingDown;
+  }
+
+  /** The live queue, for metrics and tests; undefined while stopped. */
+  get workQueue(): WorkQueue | undefined {
+    return this.queue;
+  }
+
+  /** Queues key for reconciliation; ignored while the controller is stopped (not leading). */
+  enqueue(key: string): void {
+    this.queue?.add(key);
+  }
+
+  /** Starts the workers with a fresh queue (and fresh backoff state). */
+  start(): void {
+    if (this.running) return;
+    const queue = new WorkQueue({
+      clock: this.clock,
+      rateLimiter: new ExponentialBackoff(this.options.backoff),
+      observer: this.options.observer?.queue,
+    });
+    const abort = new AbortController();
+    this.queue = queue;
+    this.abort = abort;
+    const count = Math.max(1, this.options.maxConcurrentReconciles ?? 1);
+    this.workers = Array.from({ length: count }, () => this.work(queue, abort.signal));
+    this.logger.info("controller started", { workers: count });
+  }
+
+  /**
+   * Stops handing out keys, aborts the signal of the reconciles in flight and waits for them, at
+   * most timeoutMs; queued keys are dropped (whoever runs next lists everything again).
+   */
+  async stop(timeoutMs = 30_000): Promise<void> {
+    const queue = this.queue;
+    if (!queue) return;
+    queue.shutDown();
+    this.abort?.abort();
+    const drained = await Promise.race([
+      Promise.all(this.workers).then(() => true),
+      new Promise<false>((resolve) => {
+        const timer = setTimeout(() => resolve(false), timeoutMs);
+        timer.unref();
+      }),
+    ]);
+    if (!drained) this.logger.warn("reconciles still running at shutdown", { timeoutMs, processing: queue.processingCount });
+    this.queue = undefined;
+    this.workers = [];
+    this.logger.info("controller stopped");
+  }
+
+  private async work(queue: WorkQueue, signal: AbortSignal): Promise<void> {
+    for (;;) {
+      const key = await queue.get();
+      if (key === undefined) return;
+      this.options.observer?.activeWorkers(++this.active);
+      try {
+        await this.reconcileKey(queue, key, signal);
+      } finally {
+        this.options.observer?.activeWorkers(--this.active);
+        queue.done(key);
+      }
+    }
+  }
+
+  private async reconcileKey(queue: WorkQueue, key: string, signal: AbortSignal): Promise<void> {
+    const started = this.clock.now();
+    const log = this.logger.child({ key });
+    let outcome: ReconcileOutcome;
+    try {
+      const result = await this.options.reconciler.reconcile({ ...parseKey(key), key, signal });
+      queue.forget(key);
+      const requeueAfterMs = result?.requeueAfterMs;
+      if (requeueAfterMs !== undefined && requeueAfterMs > 0) {
+        queue.addAfter(key, requeueAfterMs);
+        outcome = "requeue_after";
+      } else {
+        outcome = "success";
+      }
+    } catch (error) {
+      if (error instanceof TerminalError) {
+        queue.forget(key);
+        outcome = "terminal_error";
+        log.error("reconcile failed; not retried until the object changes", { error: describeError(error) });
+      } else {
+        // Backoff first, so that numRequeues() in the log is the retry about to happen.
+        queue.addRateLimited(key);
+        outcome = "error";
+        log.error("reconcile failed; retrying with backoff", { error: describeError(error), retries: queue.numRequeues(key) });
+      }
+    }
+    const durationSeconds = (this.clock.now() - started) / 1000;
+    this.options.observer?.reconciled(outcome, durationSeconds);
+    log.debug("reconciled", { outcome, durationMs: Math.round(durationSeconds * 1000) });
+  }
+}

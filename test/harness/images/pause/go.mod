@@ -1,0 +1,3 @@
+module rabbit-operator.dev/pause
+
+go 1.22

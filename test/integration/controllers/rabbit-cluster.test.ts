@@ -1,0 +1,168 @@
+// The RabbitCluster controller against a real API server (and kube-controller-manager's garbage
+// collector). No kubelet runs here: pods never start, so this tier proves the Kubernetes side
+// (children, owner references, status, no needless writes, refusals, deletion); the RabbitMQ side
+// is proven end to end on the kind cluster.
+import type { V1StatefulSet } from "@kubernetes/client-node";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { API_VERSION, type RabbitCluster } from "../../../operator/api/index.js";
+import { addRabbitClusterController } from "../../../operator/controllers/rabbit-cluster/index.js";
+import type { ClusterManagement } from "../../../operator/controllers/rabbit-cluster/management-port.js";
+import { createLogger } from "../../../operator/runtime/logger.js";
+import { Manager } from "../../../operator/runtime/manager.js";
+import { waitFor } from "../../harness/exec.js";
+import { apply, createNamespace, installCrds, kubeClients, type KubeClients } from "../../harness/kube.js";
+import { writeRecorder } from "../runtime/helpers.js";
+
+let clients: KubeClients;
+let namespace: { name: string; remove(): Promise<void> };
+let manager: Manager;
+const recorder = writeRecorder();
+const managementCalls: string[] = [];
+
+/** No pod ever runs here, so the controller must never need the management API. */
+const unreachableManagement = (): ClusterManagement => {
+  const fail = async (what: string): Promise<never> => {
+    managementCalls.push(what);
+    throw new Error("no management API in this tier");
+  };
+  return {
+    nodes: () => fail("nodes"),
+    classicQueuesWithMessagesOn: () => fail("classicQueuesWithMessagesOn"),
+    policies: () => fail("policies"),
+    putPolicy: () => fail("putPolicy"),
+    deletePolicy: () => fail("deletePolicy"),
+  };
+};
+
+beforeAll(async () => {
+  clients = kubeClients(inject("kubeconfig"));
+  await installCrds(clients);
+  namespace = await createNamespace(clients, "rc");
+  manager = new Manager({
+    kubeConfig: clients.kc,
+    namespaces: [namespace.name],
+    leaderElection: false,
+    clientMiddleware: [recorder.middleware],
+    logger: createLogger({ level: "warn" }),
+  });
+  addRabbitClusterController(manager, { kubeConfig: clients.kc, clusterDomain: "cluster.local", management: unreachableManagement });
+  await manager.start();
+});
+
+afterAll(async () => {
+  await manager?.stop();
+  await namespace?.remove();
+});
+
+const clusterObject = (name: string, spec: Record<string, unknown>) => ({
+  apiVersion: API_VERSION,
+  kind: "RabbitCluster",
+  metadata: { name, namespace: namespace.name },
+  spec: { image: "localhost/rabbit-operator/rabbitmq:3.10.8", terminationGracePeriodSeconds: 60, ...spec },
+});
+
+async function getCluster(name: string): Promise<RabbitCluster> {
+  return (await clients.objects.read({ apiVersion: API_VERSION, kind: "RabbitCluster", metadata: { name, namespace: namespace.name } })) as unknown as RabbitCluster;
+}
+
+async function getStatefulSet(name: string): Promise<V1StatefulSet | undefined> {
+  try {
+    return (await clients.objects.read({ apiVersion: "apps/v1", kind: "StatefulSet", metadata: { name, namespace: namespace.name } })) as V1StatefulSet;
+  } catch {
+    return undefined;
+  }
+}
+
+const condition = (cluster: RabbitCluster, type: string) => cluster.status?.conditions?.find((c) => c.type === type);
+
+describe("RabbitCluster controller", () => {
+  it("creates every child, owned by the cluster, and reports status", async () => {
+    await apply(clients, clusterObject("alpha", { nodes: { disc: 3, ram: 2 } }));
+    await waitFor("status with conditions", async () => (await getCluster("alpha")).status?.observedGeneration === 1, { timeoutMs: 30_000 });
+    const cluster = await getCluster("alpha");
+
+    const children = [
+      ["v1", "ServiceAccount", "alpha-server"],
+      ["v1", "Secret", "alpha-erlang-cookie"],
+      ["v1", "Secret", "alpha-default-user"],
+      ["v1", "ConfigMap", "alpha-server-conf"],
+      ["v1", "Service", "alpha-nodes"],
+      ["v1", "Service", "alpha"],
+      ["apps/v1", "StatefulSet", "alpha-disc"],
+      ["apps/v1", "StatefulSet", "alpha-ram"],
+      ["policy/v1", "PodDisruptionBudget", "alpha-server"],
+    ] as const;
+    for (const [apiVersion, kind, name] of children) {
+      const child = await clients.objects.read({ apiVersion, kind, metadata: { name, namespace: namespace.name } });
+      expect(child.metadata?.ownerReferences, `${kind}/${name}`).toEqual([expect.objectContaining({ kind: "RabbitCluster", name: "alpha", uid: cluster.metadata.uid, controller: true })]);
+      expect(child.metadata?.managedFields?.some((f) => f.manager === "rabbit-operator" && f.operation === "Apply"), `${kind}/${name} applied by rabbit-operator`).toBe(true);
+    }
+    expect((await getStatefulSet("alpha-disc"))!.spec!.replicas).toBe(3);
+    expect((await getStatefulSet("alpha-ram"))!.spec!.replicas).toBe(2);
+
+    expect(condition(cluster, "ReconcileSuccess")).toMatchObject({ status: "True", observedGeneration: 1 });
+    expect(condition(cluster, "AllReplicasReady")).toMatchObject({ status: "False", reason: "NotAllPodsReady", message: "0/3 disc, 0/2 ram nodes ready" });
+    expect(condition(cluster, "ClusterAvailable")).toMatchObject({ status: "False", reason: "ManagementAPIUnreachable", message: "no RabbitMQ node is ready yet" });
+    expect(condition(cluster, "Ready")).toMatchObject({ status: "False" });
+    expect(cluster.status?.endpoints).toEqual({ amqp: `amqp://alpha.${namespace.name}.svc.cluster.local:5672`, management: `http://alpha.${namespace.name}.svc.cluster.local:15672` });
+    expect(cluster.status?.defaultUser?.secretReference.name).toBe("alpha-default-user");
+    expect(managementCalls).toEqual([]);
+  });
+
+  it("writes nothing when nothing changed", async () => {
+    const before = await getCluster("alpha");
+    const cookie = await clients.objects.read({ apiVersion: "v1", kind: "Secret", metadata: { name: "alpha-erlang-cookie", namespace: namespace.name } });
+    recorder.reset();
+    // A metadata-only change makes the controller reconcile again, with nothing to do.
+    await apply(clients, { ...clusterObject("alpha", { nodes: { disc: 3, ram: 2 } }), metadata: { name: "alpha", namespace: namespace.name, annotations: { touched: "1" } } });
+    const reconciles = async () => {
+      const metric = await manager.metrics.registry.getSingleMetric("controller_runtime_reconcile_total")!.get();
+      return metric.values.filter((v) => v.labels.controller === "rabbitcluster").reduce((sum, v) => sum + v.value, 0);
+    };
+    const start = await reconciles();
+    await waitFor("another reconcile", async () => (await reconciles()) > start, { timeoutMs: 15_000 });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(recorder.writes).toEqual([]);
+    const after = await getCluster("alpha");
+    expect(after.metadata.resourceVersion).not.toBe(before.metadata.resourceVersion); // our own annotation
+    expect(after.status).toEqual(before.status);
+    const cookieAfter = await clients.objects.read({ apiVersion: "v1", kind: "Secret", metadata: { name: "alpha-erlang-cookie", namespace: namespace.name } });
+    expect(cookieAfter.metadata?.resourceVersion).toBe(cookie.metadata?.resourceVersion);
+  });
+
+  it("scales up at once, and never scales down without draining a node first", async () => {
+    await apply(clients, clusterObject("alpha", { nodes: { disc: 5, ram: 2 } }));
+    await waitFor("disc StatefulSet at 5", async () => (await getStatefulSet("alpha-disc"))?.spec?.replicas === 5, { timeoutMs: 15_000 });
+    await apply(clients, clusterObject("alpha", { nodes: { disc: 3, ram: 0 } }));
+    await waitFor("generation 3 reconciled", async () => (await getCluster("alpha")).status?.observedGeneration === 3, { timeoutMs: 15_000 });
+    // No node is ready, so no node can be drained and forgotten: the replicas stay.
+    expect((await getStatefulSet("alpha-disc"))!.spec!.replicas).toBe(5);
+    expect((await getStatefulSet("alpha-ram"))!.spec!.replicas).toBe(2);
+  });
+
+  it("rolls configuration changes through the pod template, not through scaling", async () => {
+    const hash = (await getStatefulSet("alpha-disc"))!.spec!.template.metadata!.annotations!["rabbit.operator.dev/config-hash"];
+    await apply(clients, clusterObject("alpha", { nodes: { disc: 3, ram: 0 }, rabbitmq: { additionalConfig: "consumer_timeout = 3600000" } }));
+    await waitFor("new config hash", async () => (await getStatefulSet("alpha-disc"))!.spec!.template.metadata!.annotations!["rabbit.operator.dev/config-hash"] !== hash, { timeoutMs: 15_000 });
+    const configMap = await clients.objects.read({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "alpha-server-conf", namespace: namespace.name } });
+    expect((configMap as { data: Record<string, string> }).data["additional.conf"]).toBe("consumer_timeout = 3600000\n");
+  });
+
+  it("refuses what it cannot run with a condition and an event, and keeps what runs", async () => {
+    await apply(clients, clusterObject("beta", { image: "rabbitmq:4.2-management", nodes: { disc: 1, ram: 1 } }));
+    await waitFor("ReconcileSuccess=False", async () => condition(await getCluster("beta"), "ReconcileSuccess")?.status === "False", { timeoutMs: 15_000 });
+    const cluster = await getCluster("beta");
+    expect(condition(cluster, "ReconcileSuccess")).toMatchObject({ reason: "RamNodesUnsupported", message: expect.stringContaining("4.2") });
+    expect(condition(cluster, "Ready")).toMatchObject({ status: "False", reason: "RamNodesUnsupported" });
+    expect(await getStatefulSet("beta-ram")).toBeUndefined();
+    await waitFor("a Warning event", async () => {
+      const events = await clients.objects.list("events.k8s.io/v1", "Event", namespace.name);
+      return events.items.some((e) => (e as { reason?: string; regarding?: { name?: string } }).reason === "RamNodesUnsupported" && (e as { regarding?: { name?: string } }).regarding?.name === "beta");
+    }, { timeoutMs: 15_000 });
+  });
+
+  it("lets the garbage collector remove the children of a deleted cluster", async () => {
+    await clients.objects.delete({ apiVersion: API_VERSION, kind: "RabbitCluster", metadata: { name: "alpha", namespace: namespace.name } });
+    await waitFor("StatefulSets gone", async () => (await getStatefulSet("alpha-disc")) === undefined && (await getStatefulSet("alpha-ram")) === undefined, { timeoutMs: 60_000 });
+  });
+});

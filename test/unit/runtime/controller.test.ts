@@ -1,0 +1,151 @@
+import { describe, expect, it } from "vitest";
+import { Controller, TerminalError, type ReconcileOutcome, type Reconciler, type ReconcileRequest, type ReconcileResult } from "../../../operator/runtime/index.js";
+import { FakeClock, settle } from "./fake-clock.js";
+
+/** A reconciler whose answers the test scripts, recording every call. */
+function scripted(answer: (request: ReconcileRequest, call: number) => Promise<ReconcileResult | void> | ReconcileResult | void) {
+  const calls: string[] = [];
+  return {
+    calls,
+    reconciler: {
+      async reconcile(request: ReconcileRequest) {
+        calls.push(request.key);
+        return answer(request, calls.length);
+      },
+    },
+  };
+}
+
+function controllerWith(reconciler: Reconciler, clock: FakeClock, workers = 1) {
+  const outcomes: ReconcileOutcome[] = [];
+  const controller = new Controller({
+    name: "test",
+    reconciler,
+    clock,
+    maxConcurrentReconciles: workers,
+    backoff: { baseDelayMs: 100, maxDelayMs: 1_000, jitter: 0 },
+    observer: { reconciled: (outcome) => outcomes.push(outcome), activeWorkers: () => {} },
+  });
+  return { controller, outcomes };
+}
+
+describe("Controller", () => {
+  it("reconciles each key, parsing it into namespace and name", async () => {
+    const clock = new FakeClock();
+    const seen: Array<[string, string]> = [];
+    const { controller } = controllerWith({ reconcile: async (r) => void seen.push([r.namespace, r.name]) }, clock);
+    controller.start();
+    controller.enqueue("ns/a");
+    controller.enqueue("cluster-scoped");
+    await settle();
+    expect(seen).toEqual([["ns", "a"], ["", "cluster-scoped"]]);
+    await controller.stop();
+  });
+
+  it("retries a failing key with growing backoff, and resets it after a success", async () => {
+    const clock = new FakeClock();
+    const { calls, reconciler } = scripted((_request, call) => {
+      if (call <= 3) throw new Error(`failure ${call}`);
+    });
+    const { controller, outcomes } = controllerWith(reconciler, clock);
+    controller.start();
+    controller.enqueue("ns/a");
+    await settle();
+    expect(calls).toHaveLength(1);
+    expect(clock.pending).toEqual([100]);
+    clock.advance(99);
+    await settle();
+    expect(calls).toHaveLength(1);
+    clock.advance(1);
+    await settle();
+    expect(clock.pending).toEqual([200]);
+    clock.advance(200);
+    await settle();
+    expect(clock.pending).toEqual([400]);
+    clock.advance(400);
+    await settle();
+    expect(calls).toHaveLength(4);
+    expect(outcomes).toEqual(["error", "error", "error", "success"]);
+    expect(controller.workQueue?.numRequeues("ns/a")).toBe(0);
+    await controller.stop();
+  });
+
+  it("requeues after the requested delay, and does not retry terminal errors", async () => {
+    const clock = new FakeClock();
+    const { calls, reconciler } = scripted((request) => {
+      if (request.name === "bad") throw new TerminalError("invalid");
+      return { requeueAfterMs: 30_000 };
+    });
+    const { controller, outcomes } = controllerWith(reconciler, clock);
+    controller.start();
+    controller.enqueue("ns/poll");
+    controller.enqueue("ns/bad");
+    await settle();
+    expect(clock.pending).toEqual([30_000]);
+    clock.advance(30_000);
+    await settle();
+    expect(calls).toEqual(["ns/poll", "ns/bad", "ns/poll"]);
+    expect(outcomes).toEqual(["requeue_after", "terminal_error", "requeue_after"]);
+    await controller.stop();
+  });
+
+  it("runs at most maxConcurrentReconciles at once, and never one key twice at once", async () => {
+    const clock = new FakeClock();
+    let active = 0;
+    let maxActive = 0;
+    const activeKeys = new Set<string>();
+    let overlap = false;
+    const reconciled: string[] = [];
+    const release: Array<() => void> = [];
+    const { controller } = controllerWith(
+      {
+        async reconcile(request) {
+          if (activeKeys.has(request.key)) overlap = true;
+          activeKeys.add(request.key);
+          reconciled.push(request.key);
+          maxActive = Math.max(maxActive, ++active);
+          await new Promise<void>((resolve) => release.push(resolve));
+          active--;
+          activeKeys.delete(request.key);
+        },
+      },
+      clock,
+      2,
+    );
+    controller.start();
+    for (const key of ["a", "b", "c", "a", "a"]) controller.enqueue(key);
+    await settle();
+    expect(active).toBe(2);
+    controller.enqueue("a"); // "a" is being reconciled: it runs again afterwards, not now
+    while (release.length > 0) {
+      release.shift()!();
+      await settle();
+    }
+    expect(maxActive).toBe(2);
+    expect(overlap).toBe(false);
+    expect(reconciled.sort()).toEqual(["a", "a", "b", "c"]);
+    await controller.stop();
+  });
+
+  it("stops: aborts the signal of the reconcile in flight, waits for it, and ignores new keys", async () => {
+    const clock = new FakeClock();
+    let finished = false;
+    const { controller } = controllerWith(
+      {
+        async reconcile(request) {
+          await new Promise((resolve) => request.signal.addEventListener("abort", resolve));
+          finished = true;
+        },
+      },
+      clock,
+    );
+    controller.start();
+    controller.enqueue("ns/slow");
+    await settle();
+    await controller.stop();
+    expect(finished).toBe(true);
+    expect(controller.running).toBe(false);
+    controller.enqueue("ns/other");
+    expect(controller.workQueue).toBeUndefined();
+  });
+});
