@@ -214,11 +214,18 @@ export async function fairDispatch(url: string, queue: string, options: Workload
     const busyWhileHolding = busy.deliveries.map((d) => d.content);
     const quickWhileBusyHeld = quick.deliveries.map((d) => d.content);
 
-    busy.onDelivery((_delivery, ack) => ack());
+    // Now both hold their next delivery: the busy consumer's ack and the publishes travel on
+    // different channels, so RabbitMQ may see either first. If it sees the publish first, the
+    // quick consumer takes one message and, holding it, is full; the other must wait for the
+    // busy consumer's ack. Either way each consumer gets exactly one.
+    quick.onDelivery(() => undefined);
+    busy.onDelivery(() => undefined);
     busy.ackAll();
     const after = ["after-ack-1", "after-ack-2"];
     await publisher.send(queue, after, { persistent: true });
     await session.waitFor("the two messages after the ack", () => busy.deliveries.length + quick.deliveries.length >= 1 + rest.length + after.length);
+    busy.ackAll();
+    quick.ackAll();
     return {
       busyWhileHolding,
       quickWhileBusyHeld,

@@ -59,7 +59,9 @@ describe("management API client against a real cluster", () => {
     it("works through the ram node's API as through a disc node's", async () => {
       const viaRam = rabbit.management(rabbit.ramNodes[0]);
       await viaRam.declareQueue("/", "declared-via-ram");
-      expect(await client.getQueue("/", "declared-via-ram")).toMatchObject({ name: "declared-via-ram", node: rabbit.ramNodes[0]!.nodeName });
+      // Mnesia applies a committed transaction on the other replicas asynchronously: another
+      // node sees the queue a moment later.
+      await expect.poll(() => client.getQueue("/", "declared-via-ram"), { timeout: 5000, interval: 50 }).toMatchObject({ name: "declared-via-ram", node: rabbit.ramNodes[0]!.nodeName });
       expect(await viaRam.deleteQueue("/", "declared-via-ram")).toBe(true);
     });
   });

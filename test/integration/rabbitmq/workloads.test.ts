@@ -14,6 +14,9 @@ describe("classic workloads on a 2 disc + 1 ram cluster", () => {
   beforeAll(async () => {
     client = rabbit.management();
     await client.putVhost(vhost, { description: "classic workloads" });
+    // Explicitly: the grant RabbitMQ gives the creating user is not to be relied on (seen once
+    // under load: the next declaration refused with 401 Access refused).
+    await client.putPermission(vhost, client.connection.username, { configure: ".*", write: ".*", read: ".*" });
     await client.putUser("worker", { password: "worker-secret", tags: [] });
     await client.putPermission(vhost, "worker", { configure: "", write: ".*", read: ".*" });
     // The workloads log in as a user who may not declare anything: every queue comes from the API.
@@ -59,7 +62,8 @@ describe("classic workloads on a 2 disc + 1 ram cluster", () => {
     const result = await fairDispatch(url, "fair", { messages: 6 });
     expect(result.busyWhileHolding).toEqual(["hold-me"]);
     expect(result.quickWhileBusyHeld).toEqual(["work-1", "work-2", "work-3", "work-4", "work-5"]);
-    expect(result.busyAfterAck.length).toBeGreaterThanOrEqual(1);
+    expect(result.busyAfterAck).toHaveLength(1);
+    expect(result.quickAfterAck).toHaveLength(1);
     expect([...result.busyAfterAck, ...result.quickAfterAck].sort()).toEqual(["after-ack-1", "after-ack-2"]);
   });
 
