@@ -91,6 +91,49 @@ export const HELM = goInstall("helm", VERSIONS.helm, "helm.sh/helm/v3/cmd/helm",
 export const LOCAL_PATH_PROVISIONER = goInstall("local-path-provisioner", VERSIONS.localPathProvisioner, "github.com/rancher/local-path-provisioner");
 export const COREDNS = goInstall("coredns", VERSIONS.coredns, "github.com/coredns/coredns");
 
+/**
+ * The Pulumi CLI. Stamped with its version: the Automation API parses `pulumi version` and
+ * refuses an unstamped build. The replace directive is the one pulumi/pkg's own go.mod carries.
+ */
+export const PULUMI: GoTool = {
+  name: "pulumi",
+  version: VERSIONS.pulumi,
+  binaries: ["pulumi"],
+  async build(outDir) {
+    const v = VERSIONS.pulumi;
+    const dir = await wrapperModule(`pulumi-${v}`, "local/pulumibin");
+    await writeFile(join(dir, "tools.go"), '//go:build tools\n\npackage tools\n\nimport _ "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"\n');
+    await go(["mod", "edit", "-replace=github.com/atotto/clipboard=github.com/tgummerer/clipboard@v0.0.0-20241001131231-d02d263e614e"], dir);
+    await go(["get", `github.com/pulumi/pulumi/pkg/v3@${v}`, `github.com/pulumi/pulumi/sdk/v3@${v}`], dir);
+    const ldflags = `-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=${v}`;
+    await go(["build", "-trimpath", "-tags", "osusergo,grpcnotrace", "-ldflags", ldflags, "-o", join(outDir, "pulumi"), "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"], dir);
+  },
+};
+
+/**
+ * The Kubernetes resource provider, used as an ambient plugin from PATH (nothing is downloaded).
+ * Built inside a writable copy of its module: `go generate` writes the embedded schema first.
+ */
+export const PULUMI_KUBERNETES: GoTool = {
+  name: "pulumi-resource-kubernetes",
+  version: VERSIONS.pulumiKubernetes,
+  binaries: ["pulumi-resource-kubernetes"],
+  async build(outDir) {
+    const modulePath = "github.com/pulumi/pulumi-kubernetes/provider/v4";
+    const scratch = await wrapperModule(`pulumi-kubernetes-download`, "local/pulumikubernetesdownload");
+    const { stdout } = await go(["mod", "download", "-json", `${modulePath}@${VERSIONS.pulumiKubernetesModule}`], scratch);
+    const source = (JSON.parse(stdout) as { Dir: string }).Dir;
+    const dir = join(CACHE_DIR, "modules", `pulumi-kubernetes-${VERSIONS.pulumiKubernetes}`);
+    await rm(dir, { recursive: true, force: true });
+    await run("cp", ["-r", source, dir]);
+    await run("chmod", ["-R", "u+w", dir]);
+    await go(["mod", "edit", "-dropreplace=github.com/pulumi/pulumi-kubernetes/sdk/v4", `-require=github.com/pulumi/pulumi-kubernetes/sdk/v4@${VERSIONS.pulumiKubernetesSdk}`], dir);
+    await go(["generate", "./cmd/pulumi-resource-kubernetes/main.go"], dir, { VERSION: VERSIONS.pulumiKubernetes });
+    const ldflags = `-s -w -X ${modulePath}/pkg/version.Version=${VERSIONS.pulumiKubernetes}`;
+    await go(["build", "-trimpath", "-ldflags", ldflags, "-o", join(outDir, "pulumi-resource-kubernetes"), "./cmd/pulumi-resource-kubernetes"], dir);
+  },
+};
+
 export function toolDir(tool: GoTool): string {
   return join(BIN_CACHE, `${tool.name}-${tool.version}`);
 }

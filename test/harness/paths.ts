@@ -19,6 +19,13 @@ export const VERSIONS = {
   localPathProvisioner: "v0.0.30",
   helm: "v3.22.0",
   pause: "3.10.1",
+  /** The CLI matching @pulumi/pulumi 3.248.0, the last release that runs on Node 20. */
+  pulumi: "v3.248.0",
+  /** The provider matching @pulumi/kubernetes 4.25.0; the proxy serves it only as a pseudo-version. */
+  pulumiKubernetes: "4.25.0",
+  pulumiKubernetesModule: "v4.0.0-20260115033456-f47bc2d6f199",
+  /** The SDK the provider builds against: 4.24/4.25 are not served, 4.22.2 keeps sdk/v3 where it needs it. */
+  pulumiKubernetesSdk: "v4.22.2",
 } as const;
 
 export const REPO_ROOT = join(import.meta.dirname, "..", "..");
