@@ -31,6 +31,15 @@ export class ClusterOperations {
     return { critical: result.exitCode !== 0, detail: (result.stdout + result.stderr).trim() };
   }
 
+  /**
+   * Messages (ready + unacknowledged) of the queues of a vhost that live on this pod's node, asked
+   * of the queue processes themselves: exact at this moment, unlike the management statistics.
+   */
+  async localQueueMessages(pod: string, vhost: string): Promise<Map<string, number>> {
+    const output = await execInPodChecked(this.kc, this.target(pod), ["rabbitmqctl", "list_queues", "-q", "-p", vhost, "--local", "name", "messages", "--formatter", "json"]);
+    return parseQueueMessages(output);
+  }
+
   /** Maintenance mode: moves queue leaders away, closes client connections, stops accepting new ones. */
   async drain(pod: string, timeoutSeconds: number): Promise<void> {
     await execInPodChecked(this.kc, this.target(pod), ["rabbitmq-upgrade", "drain", "-t", String(timeoutSeconds)], (timeoutSeconds + 30) * 1000);
@@ -54,4 +63,19 @@ export class ClusterOperations {
       throw new PodExecError(fromPod, ["rabbitmqctl", "forget_cluster_node", node], result, `exited with ${result.exitCode}`);
     }
   }
+}
+
+/** `rabbitmqctl list_queues -q name messages --formatter json`: a JSON array of {name, messages}. */
+export function parseQueueMessages(output: string): Map<string, number> {
+  const trimmed = output.trim();
+  if (trimmed === "") return new Map();
+  const rows = JSON.parse(trimmed) as unknown;
+  if (!Array.isArray(rows)) throw new Error(`list_queues: expected a JSON array, got ${trimmed.slice(0, 200)}`);
+  const counts = new Map<string, number>();
+  for (const row of rows as { name?: unknown; messages?: unknown }[]) {
+    if (typeof row.name !== "string") continue;
+    // A queue that cannot answer (e.g. still recovering) reports no number: count it as holding messages.
+    counts.set(row.name, typeof row.messages === "number" ? row.messages : Number.POSITIVE_INFINITY);
+  }
+  return counts;
 }

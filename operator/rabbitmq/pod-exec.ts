@@ -2,6 +2,7 @@
 // that only the CLI tools offer (drain, forget_cluster_node, quorum membership).
 import { Writable } from "node:stream";
 import { Exec, type KubeConfig, type V1Status } from "@kubernetes/client-node";
+import { describeError } from "../runtime/errors.js";
 
 export interface ExecResult {
   exitCode: number;
@@ -74,7 +75,7 @@ export async function execInPod(
           finish(() => reject(new PodExecError(target.pod, command, undefined, "connection closed without an exit status")));
         });
       })
-      .catch((error: unknown) => finish(() => reject(new PodExecError(target.pod, command, undefined, error instanceof Error ? error.message : String(error)))));
+      .catch((error: unknown) => finish(() => reject(new PodExecError(target.pod, command, undefined, describeError(error).message))));
   });
 }
 

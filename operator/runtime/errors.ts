@@ -49,6 +49,9 @@ export function describeError(error: unknown): { message: string; statusCode?: n
   }
   if (error instanceof ApiError) return { message: error.message, statusCode, reason: error.reason };
   if (error instanceof Error) return statusCode === undefined ? { message: error.message } : { message: error.message, statusCode };
+  // WebSocket failures (pods/exec) arrive as ErrorEvent-like objects, not Errors.
+  const message = typeof error === "object" && error !== null ? (error as { message?: unknown }).message : undefined;
+  if (typeof message === "string" && message !== "") return statusCode === undefined ? { message } : { message, statusCode };
   return { message: String(error) };
 }
 

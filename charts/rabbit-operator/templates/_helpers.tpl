@@ -44,9 +44,11 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 - apiGroups: [""]
   resources: [pods]
   verbs: [get, list, watch, delete]
+{{- /* Exec over WebSocket (client-node) is a GET upgrade: Kubernetes up to 1.34 authorizes it as
+   get, 1.35+ as create (as for SPDY). Both, so that it works across the supported versions. */}}
 - apiGroups: [""]
   resources: [pods/exec]
-  verbs: [create]
+  verbs: [get, create]
 - apiGroups: [""]
   resources: [persistentvolumeclaims]
   verbs: [get, list, watch, delete]

@@ -11,11 +11,9 @@ const APPLY_TO: readonly string[] = ["queues", "exchanges", "all", "classic_queu
 export function managementOf(client: ManagementClient): ClusterManagement {
   return {
     nodes: () => client.listNodes(),
-    async classicQueuesWithMessagesOn(node) {
-      const queues = await client.listQueues({ columns: ["name", "vhost", "type", "durable", "node", "messages"] });
-      return queues
-        .filter((q) => q.node === node && (q.type ?? "classic") === "classic" && q.durable && (q.messages ?? 0) > 0)
-        .map((q) => `${q.vhost === "/" ? "" : `${q.vhost}/`}${q.name} (${q.messages} messages)`);
+    async durableClassicQueuesOn(node) {
+      const queues = await client.listQueues({ columns: ["name", "vhost", "type", "durable", "node"] });
+      return queues.filter((q) => q.node === node && (q.type ?? "classic") === "classic" && q.durable).map((q) => ({ vhost: q.vhost, name: q.name }));
     },
     async policies() {
       return (await client.listPolicies()).map(

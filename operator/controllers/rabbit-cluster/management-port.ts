@@ -8,11 +8,19 @@ export interface ClusterPolicyKey {
   vhost: string;
 }
 
+export interface QueueKey {
+  vhost: string;
+  name: string;
+}
+
 export interface ClusterManagement {
   /** Members of the cluster with their type and whether they run. */
   nodes(): Promise<RabbitNodeObservation[]>;
-  /** Durable classic queues on this node that hold messages: they would be lost with it. */
-  classicQueuesWithMessagesOn(node: string): Promise<string[]>;
+  /**
+   * Durable classic queues whose home is this node: they go with it. From queue metadata, not
+   * from statistics, which lag by the stats interval and are absent for a new queue.
+   */
+  durableClassicQueuesOn(node: string): Promise<QueueKey[]>;
   /** The policies of these vhosts as RabbitMQ has them. */
   policies(): Promise<ClusterPolicy[]>;
   putPolicy(policy: ClusterPolicy): Promise<void>;

@@ -24,7 +24,7 @@ import type { Logger } from "../../runtime/logger.js";
 import { customResource } from "../../runtime/resource-types.js";
 import type { StatusWriter } from "../../runtime/status.js";
 import type { KubeConfig } from "@kubernetes/client-node";
-import type { ClusterManagement } from "./management-port.js";
+import type { ClusterManagement, QueueKey } from "./management-port.js";
 import { NODE_TYPES, parseOrdinal, type ClusterObservation, type PodObservation } from "./observation.js";
 import { nextStep, replicasToApply, type Step } from "./plan.js";
 import { policyChanges } from "./policies.js";
@@ -197,11 +197,11 @@ export class RabbitClusterReconciler implements Reconciler {
         if (critical.critical) {
           return { blocked: blocked("ScaleDownBlocked", `${step.node} cannot leave yet: quorum queues would lose their majority without it: ${critical.detail}`), requeueAfterMs: 30_000 };
         }
-        const classic = await this.management(cluster, context).classicQueuesWithMessagesOn(step.node);
-        if (classic.length > 0) {
+        const holding = await this.classicQueuesHoldingMessages(operations, step.pod, await this.management(cluster, context).durableClassicQueuesOn(step.node));
+        if (holding.length > 0) {
           return {
-            blocked: blocked("ScaleDownBlocked", `${step.node} cannot leave: durable classic queues on it hold messages that would be lost: ${classic.slice(0, 10).join(", ")}. Consume or move them first.`),
-            requeueAfterMs: 30_000,
+            blocked: blocked("ScaleDownBlocked", `${step.node} cannot leave: durable classic queues on it hold messages that would be lost: ${holding.slice(0, 10).join(", ")}. Consume or move them first.`),
+            requeueAfterMs: 15_000,
           };
         }
         log.info("removing node", { node: step.node });
@@ -231,6 +231,20 @@ export class RabbitClusterReconciler implements Reconciler {
         return { requeueAfterMs: SETTLING_REQUEUE_MS };
       }
     }
+  }
+
+  /** Of these queues on the pod's node, the ones that hold messages, as "vhost/name (N messages)". */
+  private async classicQueuesHoldingMessages(operations: ClusterOperations, pod: string, queues: QueueKey[]): Promise<string[]> {
+    const holding: string[] = [];
+    for (const vhost of new Set(queues.map((q) => q.vhost))) {
+      const counts = await operations.localQueueMessages(pod, vhost);
+      for (const queue of queues.filter((q) => q.vhost === vhost)) {
+        // Listed as living there but not answering from there: its messages may be on disk.
+        const messages = counts.get(queue.name) ?? Number.POSITIVE_INFINITY;
+        if (messages > 0) holding.push(`${vhost === "/" ? "" : `${vhost}/`}${queue.name} (${Number.isFinite(messages) ? messages : "unknown number of"} messages)`);
+      }
+    }
+    return holding;
   }
 
   private async syncPolicies(cluster: RabbitCluster, context: BuildContext): Promise<RabbitClusterStatus["policies"]> {

@@ -73,8 +73,16 @@ describe("charts/rabbit-operator", () => {
     expect(await can("patch", "rabbitclusters.rabbit.operator.dev", "--subresource=status")).toBe(true);
     expect(await can("update", "queues.rabbit.operator.dev", "--subresource=finalizers")).toBe(true);
     expect(await can("create", "pods", "--subresource=exec")).toBe(true);
+    // client-node execs over WebSocket, a GET that Kubernetes <= 1.34 authorizes as get.
+    expect(await can("get", "pods", "--subresource=exec")).toBe(true);
     expect(await can("delete", "persistentvolumeclaims")).toBe(true);
     expect(await can("create", "statefulsets.apps")).toBe(true);
+    // The topology controllers: finalizers (merge patches), status, users' credentials Secrets, Events.
+    expect(await can("patch", "bindings.rabbit.operator.dev")).toBe(true);
+    expect(await can("patch", "users.rabbit.operator.dev", "--subresource=status")).toBe(true);
+    expect(await can("create", "secrets")).toBe(true);
+    expect(await can("watch", "secrets")).toBe(true);
+    expect(await can("create", "events.events.k8s.io")).toBe(true);
     expect(await can("create", "pods")).toBe(false);
     expect(await can("delete", "nodes")).toBe(false);
     expect(await can("delete", "rabbitclusters.rabbit.operator.dev")).toBe(false);

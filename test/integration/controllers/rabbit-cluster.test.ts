@@ -27,7 +27,7 @@ const unreachableManagement = (): ClusterManagement => {
   };
   return {
     nodes: () => fail("nodes"),
-    classicQueuesWithMessagesOn: () => fail("classicQueuesWithMessagesOn"),
+    durableClassicQueuesOn: () => fail("durableClassicQueuesOn"),
     policies: () => fail("policies"),
     putPolicy: () => fail("putPolicy"),
     deletePolicy: () => fail("deletePolicy"),
