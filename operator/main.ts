@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { KubeConfig } from "@kubernetes/client-node";
 import { addRabbitClusterController } from "./controllers/rabbit-cluster/index.js";
 import { inClusterManagement } from "./controllers/rabbit-cluster/management-adapter.js";
+import { addTopologyControllers } from "./controllers/topology/index.js";
 import { createLogger, isLogLevel } from "./runtime/logger.js";
 import { Manager } from "./runtime/manager.js";
 
@@ -20,13 +21,18 @@ Flags (each also read from the environment variable in brackets):
   --leader-election-id NAME    name of the Lease; default rabbit-operator [RABBIT_OPERATOR_LEADER_ELECTION_ID]
   --leader-election-namespace NS  namespace of the Lease; default the pod's namespace [POD_NAMESPACE]
   --cluster-domain DOMAIN      DNS domain of the Kubernetes cluster; default cluster.local [RABBIT_OPERATOR_CLUSTER_DOMAIN]
+  --topology-drift-period SECONDS  how often each RabbitMQ cluster's topology is listed (one request per kind) and
+                               objects changed behind the operator's back are declared again; 0 disables;
+                               default 30 [RABBIT_OPERATOR_TOPOLOGY_DRIFT_PERIOD]
+  --topology-concurrency N     topology objects reconciled at once, per kind; default 4 [RABBIT_OPERATOR_TOPOLOGY_CONCURRENCY]
   --metrics-port PORT          /metrics port, 0 to disable; default 8080 [RABBIT_OPERATOR_METRICS_PORT]
   --health-port PORT           /healthz and /readyz port, 0 to disable; default 8081 [RABBIT_OPERATOR_HEALTH_PORT]
   --log-level LEVEL            debug, info, warn, error; default info [RABBIT_OPERATOR_LOG_LEVEL]
   -h, --help                   this text
 
 The operator reaches each RabbitCluster's management API through its client Service, so it runs
-inside the Kubernetes cluster (the Helm chart installs it so). Logs are JSON lines on stderr.`;
+inside the Kubernetes cluster (the Helm chart installs it so); topology objects of an external
+cluster reach it through the uri of their connection Secret. Logs are JSON lines on stderr.`;
 
 function flag(value: string | undefined, env: string, fallback: string): string {
   return value ?? process.env[env] ?? fallback;
@@ -42,6 +48,12 @@ function parsePort(value: string, name: string): number | undefined {
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--${name} takes a port number, not ${JSON.stringify(value)}`);
   return port === 0 ? undefined : port;
+}
+
+function parseCount(value: string, name: string, minimum: number): number {
+  const count = Number(value);
+  if (!Number.isInteger(count) || count < minimum) throw new Error(`--${name} takes a whole number >= ${minimum}, not ${JSON.stringify(value)}`);
+  return count;
 }
 
 function loadKubeConfig(path: string | undefined): KubeConfig {
@@ -70,6 +82,8 @@ async function main(): Promise<void> {
       "leader-election-id": { type: "string" },
       "leader-election-namespace": { type: "string" },
       "cluster-domain": { type: "string" },
+      "topology-drift-period": { type: "string" },
+      "topology-concurrency": { type: "string" },
       "metrics-port": { type: "string" },
       "health-port": { type: "string" },
       "log-level": { type: "string" },
@@ -91,6 +105,8 @@ async function main(): Promise<void> {
     .filter(Boolean);
   const leaderElect = parseBoolean(flag(values["leader-elect"], "RABBIT_OPERATOR_LEADER_ELECT", "false"), "leader-elect");
   const clusterDomain = flag(values["cluster-domain"], "RABBIT_OPERATOR_CLUSTER_DOMAIN", "cluster.local");
+  const driftPeriodSeconds = parseCount(flag(values["topology-drift-period"], "RABBIT_OPERATOR_TOPOLOGY_DRIFT_PERIOD", "30"), "topology-drift-period", 0);
+  const topologyConcurrency = parseCount(flag(values["topology-concurrency"], "RABBIT_OPERATOR_TOPOLOGY_CONCURRENCY", "4"), "topology-concurrency", 1);
   const kubeConfig = loadKubeConfig(values.kubeconfig);
 
   let leaderElection: ConstructorParameters<typeof Manager>[0]["leaderElection"] = false;
@@ -110,6 +126,12 @@ async function main(): Promise<void> {
     logger,
   });
   addRabbitClusterController(manager, { kubeConfig, clusterDomain, management: inClusterManagement(clusterDomain) });
+  addTopologyControllers(manager, {
+    clusterDomain,
+    driftPeriodMs: driftPeriodSeconds * 1000,
+    maxConcurrentReconciles: topologyConcurrency,
+    watchedNamespaces: namespaces,
+  });
   logger.info("starting", { version: process.env.npm_package_version, namespaces: namespaces.length ? namespaces : "all", leaderElect, clusterDomain });
   await manager.run();
 }

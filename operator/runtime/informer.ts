@@ -40,6 +40,8 @@ export interface InformerOptions {
   namespaces?: readonly string[];
   /** Server-side label selector: the cache holds only matching objects. */
   labelSelector?: string;
+  /** Server-side field selector, e.g. `type!=helm.sh/release.v1` to keep large Secrets out of a cache. */
+  fieldSelector?: string;
   /** Hand every cached object to the handlers again this often; 0 disables. Default 10 hours. */
   resyncPeriodMs?: number;
   /** Server-side watch timeout; each watch gets a random one between this and twice this. */
@@ -205,7 +207,7 @@ class NamespaceWatcher<T extends KubeObject> {
     this.log = namespace ? logger.child({ namespace }) : logger;
     this.backoff = new ExponentialBackoff({ baseDelayMs: 500, maxDelayMs: 30_000, jitter: 0.5, ...options.restartBackoff });
     const watch = new SupervisedWatch(kubeConfig, this);
-    this.listWatch = new ListWatch<KubernetesObject>(this.path, watch, () => this.listAll(), false, options.labelSelector);
+    this.listWatch = new ListWatch<KubernetesObject>(this.path, watch, () => this.listAll(), false, options.labelSelector, options.fieldSelector);
     this.listWatch.on("add", (object) => emit("add", object as T));
     this.listWatch.on("update", (object) => emit("update", object as T));
     this.listWatch.on("delete", (object) => emit("delete", object as T));
@@ -299,6 +301,7 @@ class NamespaceWatcher<T extends KubeObject> {
     do {
       const query = new URLSearchParams({ limit: String(this.options.pageSize ?? 500) });
       if (this.options.labelSelector) query.set("labelSelector", this.options.labelSelector);
+      if (this.options.fieldSelector) query.set("fieldSelector", this.options.fieldSelector);
       if (continueToken) query.set("continue", continueToken);
       const page = (await getJson(this.kubeConfig, `${this.path}?${query}`)) as KubernetesListObject<KubernetesObject>;
       for (const item of page.items ?? []) items.push(withTypeMeta(this.resource, item));

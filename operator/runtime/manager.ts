@@ -9,6 +9,7 @@ import { ObjectWriter } from "./apply.js";
 import { makeClients, FIELD_MANAGER, type KubeClients } from "./clients.js";
 import { systemClock, type Clock } from "./clock.js";
 import { Controller, type Reconciler } from "./controller.js";
+import { describeError } from "./errors.js";
 import { KubeEventRecorder, type EventRecorder } from "./events.js";
 import { startHttpServer, type Check, type RunningHttpServer } from "./http-server.js";
 import { Informer, type EventSource, type InformerEventType } from "./informer.js";
@@ -58,6 +59,16 @@ export function mapTo<U extends KubeObject>(informer: Informer<U>, map: (object:
   return { informer, map: (object) => map(object as U) };
 }
 
+/**
+ * Work that runs while this process leads, next to the controllers (controller-runtime's
+ * Runnable that needs leader election): started once the caches have synced, its signal aborted
+ * when leadership is lost or the manager stops, and awaited before the manager stops.
+ */
+export interface Runnable {
+  readonly name: string;
+  run(signal: AbortSignal): Promise<void>;
+}
+
 export interface ControllerSpec<T extends KubeObject> {
   /** Names the controller in logs and metrics; by convention the primary kind. */
   name: string;
@@ -82,6 +93,8 @@ export class Manager {
   private readonly clock: Clock;
   private readonly informers = new Map<string, Informer<KubeObject>>();
   private readonly controllers: Array<{ controller: Controller; primary: EventSource }> = [];
+  private readonly runnables: Runnable[] = [];
+  private runnablesRunning: Promise<void>[] = [];
   private readonly elector: LeaderElector | undefined;
   private readonly shutdown = new AbortController();
   private servers: RunningHttpServer[] = [];
@@ -133,13 +146,14 @@ export class Manager {
   }
 
   /** The shared informer of a kind (one per kind and label selector). */
-  informer<T extends KubeObject>(resource: ResourceType, options: { labelSelector?: string } = {}): Informer<T> {
-    const id = `${resource.group}/${resource.kind}?${options.labelSelector ?? ""}`;
+  informer<T extends KubeObject>(resource: ResourceType, options: { labelSelector?: string; fieldSelector?: string } = {}): Informer<T> {
+    const id = `${resource.group}/${resource.kind}?${options.labelSelector ?? ""}&${options.fieldSelector ?? ""}`;
     let informer = this.informers.get(id);
     if (!informer) {
       informer = new Informer<KubeObject>(this.options.kubeConfig, resource, {
         namespaces: this.options.namespaces,
         labelSelector: options.labelSelector,
+        fieldSelector: options.fieldSelector,
         resyncPeriodMs: this.options.resyncPeriodMs,
         clock: this.clock,
         logger: this.logger,
@@ -175,6 +189,12 @@ export class Manager {
     for (const watch of spec.watches ?? []) watch.informer.addHandler((type, object) => enqueue(watch.map(object), type));
     this.controllers.push({ controller, primary: spec.for });
     return controller;
+  }
+
+  /** Adds work that runs while leading (see Runnable); all runnables are added before start(). */
+  addRunnable(runnable: Runnable): void {
+    if (this.started) throw new Error(`runnable ${runnable.name} added after the manager started`);
+    this.runnables.push(runnable);
   }
 
   /** Starts servers, informers and leader election (or controllers) and returns. */
@@ -242,12 +262,20 @@ export class Manager {
         // What happened while we were not leading is unknown: reconcile everything once.
         for (const key of primary.keys()) controller.enqueue(key);
       }
+      this.runnablesRunning = this.runnables.map((runnable) =>
+        runnable.run(term.signal).catch((error: unknown) => {
+          // A runnable that fails stays stopped until the next leadership term; the process lives on.
+          this.logger.error("runnable failed", { runnable: runnable.name, error: describeError(error) });
+        }),
+      );
     })();
   }
 
   private async stopControllers(): Promise<void> {
     this.term?.abort();
     await this.controllersRunning;
+    await Promise.all(this.runnablesRunning);
+    this.runnablesRunning = [];
     const timeoutMs = this.options.gracefulShutdownTimeoutMs ?? 30_000;
     await Promise.all(this.controllers.map(({ controller }) => controller.stop(timeoutMs)));
   }

@@ -1,0 +1,229 @@
+// Wires the topology kinds into a manager: one controller per kind over the one generic
+// reconciler, the watches that bring objects back when what they wait for appears (a cluster, a
+// Secret, a vhost, a user, a queue, an exchange), and the drift detector.
+import type { V1Secret } from "@kubernetes/client-node";
+import { Counter } from "prom-client";
+import { RABBIT_CLUSTER, TOPOLOGY_KINDS, type RabbitCluster, type User } from "../../api/index.js";
+import { ManagementClient, type AttemptEvent, type ManagementClientOptions, type ManagementConnection } from "../../rabbitmq/management.js";
+import type { Controller } from "../../runtime/controller.js";
+import type { Informer } from "../../runtime/informer.js";
+import { keyOf, ownerKeys } from "../../runtime/keys.js";
+import type { KubeObject } from "../../runtime/kube-object.js";
+import { mapTo, type Manager } from "../../runtime/manager.js";
+import { RESOURCES, customResource } from "../../runtime/resource-types.js";
+import { clusterNames } from "../../resources/names.js";
+import { refKey, type TopologyAdapter, type TopologyLookups, type TopologyRef, type TopologyResource } from "./adapter.js";
+import { inClusterEndpoint, referenceKey, type ConnectionLookups } from "./connection.js";
+import { DriftDetector, driftParticipant, type DriftParticipant } from "./drift.js";
+import { bindingAdapter } from "./kinds/binding.js";
+import { exchangeAdapter } from "./kinds/exchange.js";
+import { permissionAdapter } from "./kinds/permission.js";
+import { policyAdapter } from "./kinds/policy.js";
+import { queueAdapter } from "./kinds/queue.js";
+import { userAdapter } from "./kinds/user.js";
+import { vhostAdapter } from "./kinds/vhost.js";
+import { TopologyReconciler } from "./reconciler.js";
+import { isNotReady, isReadyForGeneration } from "./status.js";
+
+export { ALLOWED_NAMESPACES_ANNOTATION, inClusterEndpoint } from "./connection.js";
+export { TOPOLOGY_FINALIZER } from "./reconciler.js";
+
+/** Period of the drift check: an object changed behind our back is declared again within about this long. */
+export const DEFAULT_DRIFT_PERIOD_MS = 30_000;
+
+export interface TopologyControllerOptions {
+  /** DNS domain of the Kubernetes cluster, for the default endpoint of a RabbitCluster. */
+  clusterDomain: string;
+  /** Base URL of a RabbitCluster's management API; default its client Service's DNS name. */
+  clusterEndpoint?: (cluster: RabbitCluster) => string;
+  /** Options of every management API client (timeouts, retries; onAttempt is called too). */
+  managementClientOptions?: ManagementClientOptions;
+  /** How often every cluster's topology is listed and compared; 0 disables drift detection. */
+  driftPeriodMs?: number;
+  /** Reconciles at once per kind. */
+  maxConcurrentReconciles?: number;
+  /** The namespaces the manager watches (for messages about clusters outside them). */
+  watchedNamespaces?: readonly string[];
+}
+
+export interface TopologyControllers {
+  controllers: Map<string, Controller>;
+  drift: DriftDetector | undefined;
+}
+
+/** Secrets of Helm releases can be megabytes each and never matter here: keep them out of the cache. */
+const SECRET_FIELD_SELECTOR = "type!=helm.sh/release.v1";
+
+export function addTopologyControllers(manager: Manager, options: TopologyControllerOptions): TopologyControllers {
+  const registry = manager.metrics.registry;
+  const managementRequests = new Counter({ name: "rabbit_operator_management_requests_total", help: "Requests to RabbitMQ management APIs by method (attempts, retries included).", labelNames: ["method"], registers: [registry] });
+  const driftChecks = new Counter({ name: "rabbit_operator_topology_drift_checks_total", help: "Rounds of bulk drift checks.", registers: [registry] });
+  const driftFound = new Counter({ name: "rabbit_operator_topology_drift_found_total", help: "Objects found different in RabbitMQ from their spec.", labelNames: ["kind"], registers: [registry] });
+  const driftRepaired = new Counter({ name: "rabbit_operator_topology_drift_repaired_total", help: "Objects declared again after a change made outside the operator.", labelNames: ["kind"], registers: [registry] });
+
+  const clientOptions = options.managementClientOptions ?? {};
+  const managementClient = (connection: ManagementConnection) =>
+    new ManagementClient(connection, {
+      ...clientOptions,
+      onAttempt: (attempt: AttemptEvent) => {
+        managementRequests.inc({ method: attempt.method });
+        clientOptions.onAttempt?.(attempt);
+      },
+    });
+
+  const clusters = manager.informer<RabbitCluster & KubeObject>(customResource(RABBIT_CLUSTER));
+  const secrets = manager.informer<V1Secret & KubeObject>(RESOURCES.Secret, { fieldSelector: SECRET_FIELD_SELECTOR });
+  const informers = new Map(TOPOLOGY_KINDS.map((kind) => [kind.kind, manager.informer<TopologyResource>(customResource(kind))]));
+  const users = informers.get("User") as unknown as Informer<User & KubeObject>;
+  const lookups: TopologyLookups & ConnectionLookups = {
+    cluster: (namespace, name) => clusters.get(name, namespace),
+    secret: (namespace, name) => secrets.get(name, namespace),
+    user: (namespace, name) => users.get(name, namespace),
+    clusterEndpoint: options.clusterEndpoint ?? inClusterEndpoint(options.clusterDomain),
+    watchedNamespaces: options.watchedNamespaces,
+  };
+
+  // What each kind needs and provides, for waking up the objects that wait for one another.
+  const dependencies: DependencyView[] = [];
+  const dependencyView = <R extends TopologyResource, D, O>(adapter: TopologyAdapter<R, D, O>): DependencyView => ({
+    informer: informers.get(adapter.definition.kind)!,
+    // The informer of a kind holds objects of that kind only.
+    needs: (object) => adapter.needs(object as R),
+    provides: (object) => adapter.provides(object as R),
+  });
+  dependencies.push(
+    dependencyView(vhostAdapter),
+    dependencyView(userAdapter),
+    dependencyView(permissionAdapter),
+    dependencyView(queueAdapter),
+    dependencyView(exchangeAdapter),
+    dependencyView(bindingAdapter),
+    dependencyView(policyAdapter),
+  );
+
+  const controllers = new Map<string, Controller>();
+  const participants: DriftParticipant[] = [];
+  const register = <R extends TopologyResource, D, O>(adapter: TopologyAdapter<R, D, O>) => {
+    const informer = informers.get(adapter.definition.kind) as unknown as Informer<R>;
+    const own = dependencyView(adapter);
+    const name = adapter.definition.singular;
+    const controller = manager.addController({
+      name,
+      for: informer,
+      watches: [
+        mapTo(clusters, (cluster) => waitingForCluster(informer, cluster)),
+        mapTo(secrets, (secret) => usingSecret(informer, secret, adapter.definition.kind === "User")),
+        ...dependencies.map((other) => mapTo(other.informer, (changed) => waitingFor(own, changed, other))),
+      ],
+      reconciler: new TopologyReconciler({
+        adapter,
+        informer,
+        lookups,
+        writer: manager.writer,
+        status: manager.status,
+        events: manager.events,
+        clients: manager.clients,
+        managementClient,
+        logger: manager.logger.child({ controller: name }),
+        onRepaired: (kind) => driftRepaired.inc({ kind }),
+      }),
+      maxConcurrentReconciles: options.maxConcurrentReconciles ?? 4,
+      // RabbitMQ refusals and missing dependencies are retried from half a second up to 5 minutes.
+      backoff: { baseDelayMs: 500 },
+    });
+    controllers.set(adapter.definition.kind, controller);
+    participants.push(driftParticipant(adapter, informer, (key) => controller.enqueue(key)));
+  };
+
+  register(vhostAdapter);
+  register(userAdapter);
+  register(permissionAdapter);
+  register(queueAdapter);
+  register(exchangeAdapter);
+  register(bindingAdapter);
+  register(policyAdapter);
+
+  const periodMs = options.driftPeriodMs ?? DEFAULT_DRIFT_PERIOD_MS;
+  let drift: DriftDetector | undefined;
+  if (periodMs > 0) {
+    drift = new DriftDetector({
+      participants,
+      lookups,
+      managementClient,
+      periodMs,
+      logger: manager.logger.child({ runnable: "topology-drift" }),
+      onReport: (report) => {
+        driftChecks.inc();
+        for (const finding of report.findings) driftFound.inc({ kind: finding.kind });
+      },
+    });
+    manager.addRunnable(drift);
+  }
+  return { controllers, drift };
+}
+
+/** Whether object's cluster reference names this RabbitCluster. */
+function refersTo(object: TopologyResource, cluster: RabbitCluster): boolean {
+  const reference = object.spec.rabbitmqClusterReference;
+  return reference.name === cluster.metadata.name && (reference.namespace ?? object.metadata.namespace) === cluster.metadata.namespace;
+}
+
+/** Objects that may be waiting for this cluster: not Ready for their generation, or being deleted. */
+function waitingForCluster<R extends TopologyResource>(informer: Informer<R>, cluster: RabbitCluster): string[] {
+  return informer
+    .list()
+    .filter((object) => refersTo(object, cluster) && (!isReadyForGeneration(object) || object.metadata.deletionTimestamp))
+    .map(keyOf);
+}
+
+/**
+ * Objects a Secret matters to: those whose connection Secret it is (all of them: a changed uri or
+ * password must be used at once), those waiting for the cluster whose default user it holds, and
+ * for Users the ones whose credentials it holds or is imported from.
+ */
+function usingSecret<R extends TopologyResource>(informer: Informer<R>, secret: V1Secret & KubeObject, isUserKind: boolean): string[] {
+  const namespace = secret.metadata?.namespace;
+  const name = secret.metadata?.name;
+  if (!namespace || !name) return [];
+  const keys = new Set<string>();
+  for (const object of informer.list({ namespace })) {
+    if (object.spec.rabbitmqClusterReference.connectionSecret?.name === name) keys.add(keyOf(object));
+    if (isUserKind && (object as unknown as User).spec.importCredentialsSecret?.name === name) keys.add(keyOf(object));
+  }
+  if (isUserKind) for (const key of ownerKeys(secret, customResource(TOPOLOGY_KINDS.find((kind) => kind.kind === "User")!))) keys.add(key);
+  const instance = secret.metadata?.labels?.["app.kubernetes.io/instance"];
+  if (instance && name === clusterNames({ metadata: { name: instance } } as RabbitCluster).defaultUser) {
+    for (const object of informer.list()) {
+      const reference = object.spec.rabbitmqClusterReference;
+      if (reference.name === instance && (reference.namespace ?? object.metadata.namespace) === namespace && !isReadyForGeneration(object)) keys.add(keyOf(object));
+    }
+  }
+  return [...keys];
+}
+
+interface DependencyView {
+  informer: Informer<TopologyResource>;
+  needs(object: TopologyResource): TopologyRef[];
+  provides(object: TopologyResource): TopologyRef[];
+}
+
+/**
+ * Objects of one kind waiting (Ready=False) for what `changed` (of another kind) provides, in
+ * the same cluster: queues for their vhost, permissions for their user, bindings for their queue
+ * or exchange. They are retried at once instead of at the end of their backoff.
+ */
+function waitingFor(waiting: DependencyView, changed: TopologyResource, provider: DependencyView): string[] {
+  if (!isReadyForGeneration(changed)) return [];
+  const provided = new Set(provider.provides(changed).map(refKey));
+  if (provided.size === 0) return [];
+  const cluster = referenceKey(changed.spec.rabbitmqClusterReference, changed.metadata.namespace ?? "");
+  return waiting.informer
+    .list()
+    .filter(
+      (object) =>
+        isNotReady(object) &&
+        referenceKey(object.spec.rabbitmqClusterReference, object.metadata.namespace ?? "") === cluster &&
+        waiting.needs(object).some((ref) => provided.has(refKey(ref))),
+    )
+    .map(keyOf);
+}

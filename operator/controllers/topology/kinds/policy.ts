@@ -1,0 +1,46 @@
+// Policy: replaced as a whole whenever any of its settings differ.
+import { TOPOLOGY_KINDS, type Policy, type PolicySpec } from "../../../api/index.js";
+import type { JsonObject, PolicyApplyTo, PolicyInfo } from "../../../rabbitmq/management.js";
+import type { TopologyAdapter } from "../adapter.js";
+import { ABSENT, fieldDifferences, inVhost, jsonObject } from "./common.js";
+
+export interface DesiredPolicy {
+  vhost: string;
+  name: string;
+  pattern: string;
+  applyTo: PolicyApplyTo;
+  priority: number;
+  definition: JsonObject;
+}
+
+export function desiredPolicy(spec: PolicySpec): DesiredPolicy {
+  return { vhost: spec.vhost, name: spec.name, pattern: spec.pattern, applyTo: spec.applyTo, priority: spec.priority, definition: jsonObject(spec.definition) };
+}
+
+export function policyDifferences(desired: DesiredPolicy, observed: PolicyInfo | undefined): string[] {
+  if (!observed) return [ABSENT];
+  return fieldDifferences([
+    ["pattern", observed.pattern, desired.pattern],
+    ["applyTo", observed.applyTo, desired.applyTo],
+    ["priority", observed.priority, desired.priority],
+    ["definition", observed.definition, desired.definition],
+  ]);
+}
+
+export const policyAdapter: TopologyAdapter<Policy, DesiredPolicy, PolicyInfo> = {
+  definition: TOPOLOGY_KINDS.find((kind) => kind.kind === "Policy")!,
+  listings: ["policies"],
+  prepare: (policy) => desiredPolicy(policy.spec),
+  describe: (desired) => `policy ${inVhost(desired.name, desired.vhost)}`,
+  observe: (client, desired) => client.getPolicy(desired.vhost, desired.name),
+  observeInSnapshot: (snapshot, desired) => snapshot.policy(desired.vhost, desired.name),
+  differences: policyDifferences,
+  async declare(client, desired) {
+    await client.putPolicy(desired.vhost, desired.name, { pattern: desired.pattern, definition: desired.definition, priority: desired.priority, applyTo: desired.applyTo });
+  },
+  async delete(client, desired) {
+    await client.deletePolicy(desired.vhost, desired.name);
+  },
+  needs: (policy) => [{ type: "vhost", vhost: policy.spec.vhost }],
+  provides: () => [],
+};

@@ -1,0 +1,91 @@
+// Vhost: tags, tracing, default queue type and limits. The description is not in the spec: one
+// set by hand is kept when the vhost is declared again.
+import { TOPOLOGY_KINDS, type Vhost, type VhostSpec } from "../../../api/index.js";
+import type { QueueType, VhostInfo, VhostLimitName, VhostLimits } from "../../../rabbitmq/management.js";
+import type { TopologyAdapter } from "../adapter.js";
+import { ABSENT, differs, limitDifferences, sameTags, tagSet } from "./common.js";
+
+export interface DesiredVhost {
+  name: string;
+  tags: string[];
+  tracing: boolean;
+  defaultQueueType?: QueueType;
+  limits: VhostLimits;
+}
+
+export interface ObservedVhost {
+  info: VhostInfo;
+  limits: VhostLimits;
+}
+
+export const VHOST_LIMIT_NAMES = ["max-connections", "max-queues"] as const satisfies readonly VhostLimitName[];
+
+export function desiredVhost(spec: VhostSpec): DesiredVhost {
+  const limits: VhostLimits = {};
+  if (spec.limits?.connections !== undefined) limits["max-connections"] = spec.limits.connections;
+  if (spec.limits?.queues !== undefined) limits["max-queues"] = spec.limits.queues;
+  return { name: spec.name, tags: tagSet(spec.tags), tracing: spec.tracing, ...(spec.defaultQueueType ? { defaultQueueType: spec.defaultQueueType } : {}), limits };
+}
+
+/** Differences of the vhost itself (PUT /api/vhosts); limits are set one by one. */
+function settingsDifferences(desired: DesiredVhost, observed: VhostInfo): string[] {
+  const differences: string[] = [];
+  if (!sameTags(desired.tags, observed.tags)) differences.push(differs("tags", observed.tags, desired.tags));
+  if (desired.tracing !== observed.tracing) differences.push(differs("tracing", observed.tracing, desired.tracing));
+  // Before 3.11 RabbitMQ accepts default_queue_type and forgets it: an absent value is not a
+  // difference (it could never be repaired), see caveats.
+  if (desired.defaultQueueType !== undefined && observed.defaultQueueType !== undefined && desired.defaultQueueType !== observed.defaultQueueType) {
+    differences.push(differs("defaultQueueType", observed.defaultQueueType, desired.defaultQueueType));
+  }
+  return differences;
+}
+
+export function vhostDifferences(desired: DesiredVhost, observed: ObservedVhost | undefined): string[] {
+  if (!observed) return [ABSENT];
+  return [...settingsDifferences(desired, observed.info), ...limitDifferences(desired.limits, observed.limits, VHOST_LIMIT_NAMES)];
+}
+
+export const vhostAdapter: TopologyAdapter<Vhost, DesiredVhost, ObservedVhost> = {
+  definition: TOPOLOGY_KINDS.find((kind) => kind.kind === "Vhost")!,
+  listings: ["vhosts", "vhostLimits"],
+  prepare: (vhost) => desiredVhost(vhost.spec),
+  describe: (desired) => `vhost ${JSON.stringify(desired.name)}`,
+  async observe(client, desired) {
+    const info = await client.getVhost(desired.name);
+    if (!info) return undefined;
+    return { info, limits: (await client.getVhostLimits(desired.name)) ?? {} };
+  },
+  observeInSnapshot(snapshot, desired) {
+    const info = snapshot.vhost(desired.name);
+    return info ? { info, limits: snapshot.vhostLimits(desired.name) } : undefined;
+  },
+  differences: vhostDifferences,
+  async declare(client, desired, observed) {
+    if (!observed || settingsDifferences(desired, observed.info).length > 0) {
+      await client.putVhost(desired.name, {
+        description: observed?.info.description ?? "",
+        tags: desired.tags,
+        tracing: desired.tracing,
+        ...(desired.defaultQueueType ? { defaultQueueType: desired.defaultQueueType } : {}),
+      });
+    }
+    const current = observed?.limits ?? {};
+    for (const name of VHOST_LIMIT_NAMES) {
+      const value = desired.limits[name];
+      if (value === current[name]) continue;
+      if (value === undefined) await client.clearVhostLimit(desired.name, name);
+      else await client.setVhostLimit(desired.name, name, value);
+    }
+  },
+  async delete(client, desired) {
+    await client.deleteVhost(desired.name);
+  },
+  needs: () => [],
+  provides: (vhost) => [{ type: "vhost", vhost: vhost.spec.name }],
+  caveats(desired, observed) {
+    if (desired.defaultQueueType !== undefined && observed && observed.info.defaultQueueType === undefined) {
+      return [`RabbitMQ did not keep defaultQueueType ${desired.defaultQueueType} (it needs RabbitMQ 3.11 or later)`];
+    }
+    return [];
+  },
+};

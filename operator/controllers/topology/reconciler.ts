@@ -1,0 +1,184 @@
+// The one reconcile pattern of every topology kind. Per object:
+//   deleting   -> per deletionPolicy, delete it in RabbitMQ (or leave it), then drop the finalizer
+//   otherwise  -> finalizer; cluster reference -> connection; the kind's desired object; observe
+//                 it; declare only if it differs; status (written only when it changed); Events on
+//                 transitions.
+// Anything that stops it (a missing cluster, vhost or user; a refusal by RabbitMQ) becomes
+// Ready=False with the reason, and the reconcile throws so that the work queue retries with
+// exponential backoff. Drift is found in bulk elsewhere (drift.ts), which enqueues the objects
+// whose RabbitMQ counterpart differs.
+import type { ManagementClient, ManagementConnection } from "../../rabbitmq/management.js";
+import type { ObjectWriter } from "../../runtime/apply.js";
+import type { KubeClients } from "../../runtime/clients.js";
+import type { ReconcileRequest, ReconcileResult, Reconciler } from "../../runtime/controller.js";
+import { isNotFound } from "../../runtime/errors.js";
+import type { EventRecorder } from "../../runtime/events.js";
+import type { Informer } from "../../runtime/informer.js";
+import type { Logger } from "../../runtime/logger.js";
+import { customResource } from "../../runtime/resource-types.js";
+import type { StatusWriter } from "../../runtime/status.js";
+import { Problem, type PrepareContext, type TopologyAdapter, type TopologyLookups, type TopologyResource } from "./adapter.js";
+import { resolveConnection, type ConnectionLookups } from "./connection.js";
+import { computeStatus, isReadyForGeneration, problemOf, type Outcome } from "./status.js";
+
+/** Held by every topology object until RabbitMQ no longer needs it (deletionPolicy decides). */
+export const TOPOLOGY_FINALIZER = "rabbit.operator.dev/topology-deletion";
+
+/** Thrown after Ready=False was written, so that the work queue retries with backoff. */
+export class TopologyNotReadyError extends Error {
+  override readonly name = "TopologyNotReadyError";
+  constructor(readonly problem: Problem) {
+    super(`${problem.reason}: ${problem.message}`);
+  }
+}
+
+export interface TopologyReconcilerOptions<R extends TopologyResource, D, O> {
+  adapter: TopologyAdapter<R, D, O>;
+  informer: Informer<R>;
+  lookups: TopologyLookups & ConnectionLookups;
+  writer: ObjectWriter;
+  status: StatusWriter;
+  events: EventRecorder;
+  clients: KubeClients;
+  managementClient: (connection: ManagementConnection) => ManagementClient;
+  logger: Logger;
+  now?: () => number;
+  /** Told of every object found different from its spec and declared again (for metrics). */
+  onRepaired?: (kind: string) => void;
+}
+
+export class TopologyReconciler<R extends TopologyResource, D, O> implements Reconciler {
+  private readonly resource;
+
+  constructor(private readonly options: TopologyReconcilerOptions<R, D, O>) {
+    this.resource = customResource(options.adapter.definition);
+  }
+
+  async reconcile(request: ReconcileRequest): Promise<ReconcileResult> {
+    const object = this.options.informer.get(request.name, request.namespace);
+    if (!object) return {};
+    if (object.metadata.deletionTimestamp) return this.finalize(object);
+    if (!object.metadata.finalizers?.includes(TOPOLOGY_FINALIZER)) {
+      // The update this makes brings the object back with the finalizer, from the cache.
+      await this.options.writer.addFinalizer(object, TOPOLOGY_FINALIZER);
+      return {};
+    }
+
+    const { adapter } = this.options;
+    const connection = resolveConnection(object.spec.rabbitmqClusterReference, object.metadata.namespace ?? "", this.options.lookups);
+    if (connection instanceof Problem) return this.fail(object, connection);
+    const desired = await adapter.prepare(object, this.prepareContext("reconcile"));
+    if (desired instanceof Problem) return this.fail(object, desired);
+
+    const client = this.options.managementClient(connection.connection);
+    const what = adapter.describe(desired);
+    let caveats: string[] = [];
+    try {
+      let observed = await adapter.observe(client, desired);
+      const differences = adapter.differences(desired, observed);
+      if (differences.length > 0) {
+        await adapter.declare(client, desired, observed);
+        await this.reportRepair(object, what, differences);
+        // RabbitMQ accepts some declarations without applying them (an existing exchange keeps
+        // its arguments): read back, or the drift check would declare it again every period.
+        observed = await adapter.observe(client, desired);
+        const remaining = adapter.differences(desired, observed);
+        if (remaining.length > 0) {
+          return this.fail(
+            object,
+            new Problem("NotApplied", `RabbitMQ accepted the declaration of ${what} but did not apply it: ${remaining.join("; ")}. It keeps some settings of an existing object until the object is deleted in RabbitMQ.`),
+            desired,
+          );
+        }
+      }
+      caveats = adapter.caveats?.(desired, observed) ?? [];
+    } catch (error) {
+      const problem = problemOf(error, "declare", what, connection.description);
+      if (problem) return this.fail(object, problem, desired);
+      throw error;
+    }
+    const message = [`${capitalize(what)} is declared in ${connection.description} as specified`, ...caveats].join("; ");
+    await this.writeStatus(object, { ready: true, message }, desired);
+    return {};
+  }
+
+  /** The object is being deleted: remove it from RabbitMQ unless retained, then let it go. */
+  private async finalize(object: R): Promise<ReconcileResult> {
+    if (!object.metadata.finalizers?.includes(TOPOLOGY_FINALIZER)) return {};
+    const { adapter, events } = this.options;
+    if (object.spec.deletionPolicy === "retain") {
+      await this.release(object);
+      return {};
+    }
+    const connection = resolveConnection(object.spec.rabbitmqClusterReference, object.metadata.namespace ?? "", this.options.lookups);
+    if (connection instanceof Problem) {
+      if (!connection.clusterGone) return this.fail(object, connection);
+      // Nothing is left to delete it from; waiting would keep the object (and its namespace) forever.
+      await events.event(object, "Warning", "NotDeletedInRabbitMQ", `not deleted in RabbitMQ: ${connection.message}`);
+      await this.release(object);
+      return {};
+    }
+    const desired = await adapter.prepare(object, this.prepareContext("delete"));
+    if (desired instanceof Problem) {
+      await events.event(object, "Warning", "NotDeletedInRabbitMQ", `not deleted in RabbitMQ: ${desired.message}`);
+      await this.release(object);
+      return {};
+    }
+    const what = adapter.describe(desired);
+    try {
+      await adapter.delete(this.options.managementClient(connection.connection), desired);
+    } catch (error) {
+      const problem = problemOf(error, "delete", what, connection.description);
+      if (problem) return this.fail(object, problem, desired);
+      throw error;
+    }
+    this.log(object).info("deleted in RabbitMQ", { what });
+    await events.event(object, "Normal", "Deleted", `${capitalize(what)} was deleted in ${connection.description}`);
+    await this.release(object);
+    return {};
+  }
+
+  private async release(object: R): Promise<void> {
+    try {
+      await this.options.writer.removeFinalizer(object, TOPOLOGY_FINALIZER);
+    } catch (error) {
+      // Gone already: an earlier reconcile released it and the cache had not caught up.
+      if (!isNotFound(error)) throw error;
+    }
+  }
+
+  private prepareContext(mode: PrepareContext["mode"]): PrepareContext {
+    const { lookups, writer, clients } = this.options;
+    return mode === "reconcile" ? { mode, lookups, writer, clients } : { mode, lookups };
+  }
+
+  /** An object that was in sync for this generation and is no longer: someone changed RabbitMQ. */
+  private async reportRepair(object: R, what: string, differences: string[]): Promise<void> {
+    if (!isReadyForGeneration(object)) return;
+    this.options.onRepaired?.(this.options.adapter.definition.kind);
+    this.log(object).info("repaired drift", { what, differences });
+    await this.options.events.event(object, "Normal", "DriftRepaired", `${capitalize(what)} was changed outside the operator (${differences.join("; ")}); declared again`);
+  }
+
+  private async fail(object: R, problem: Problem, desired?: D): Promise<never> {
+    await this.writeStatus(object, { ready: false, problem }, desired);
+    throw new TopologyNotReadyError(problem);
+  }
+
+  private async writeStatus(object: R, outcome: Outcome, desired: D | undefined): Promise<void> {
+    const kindFields = this.options.adapter.statusFields?.(object, desired) ?? {};
+    const { status, transitioned } = computeStatus(object, outcome, kindFields, (this.options.now ?? Date.now)());
+    await this.options.status.update(this.resource, object, status);
+    if (!transitioned) return;
+    if (outcome.ready) await this.options.events.event(object, "Normal", "Declared", outcome.message);
+    else await this.options.events.event(object, "Warning", outcome.problem.reason, outcome.problem.message);
+  }
+
+  private log(object: R): Logger {
+    return this.options.logger.child({ [this.options.adapter.definition.singular]: `${object.metadata.namespace}/${object.metadata.name}` });
+  }
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}

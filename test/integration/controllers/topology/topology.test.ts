@@ -1,0 +1,483 @@
+// The topology controllers against a real API server and a real RabbitMQ cluster (2 disc + 1 ram
+// local processes): every kind created, updated, deleted and retained; drift repaired from the
+// bulk listing with zero writes when in sync; an external cluster through a connection Secret;
+// password rotation; every kind of bad input becoming Ready=False with RabbitMQ's words, retried
+// with backoff and recovering once the input is fixed.
+import { PatchStrategy, setHeaderOptions, type KubernetesObject } from "@kubernetes/client-node";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { ALLOWED_NAMESPACES_ANNOTATION, TOPOLOGY_FINALIZER } from "../../../../operator/controllers/topology/index.js";
+import { passwordMatchesHash } from "../../../../operator/controllers/topology/kinds/user-credentials.js";
+import { ManagementApiError, ManagementClient } from "../../../../operator/rabbitmq/management.js";
+import { waitFor } from "../../../harness/exec.js";
+import { freePort } from "../../../harness/ports.js";
+import { apply } from "../../../harness/kube.js";
+import { useRabbitCluster } from "../../../harness/rabbitmq/use-rabbit-cluster.js";
+import {
+  CLUSTER,
+  managementWrites,
+  read,
+  readyOf,
+  remove,
+  startTopologyEnvironment,
+  topologyObject,
+  waitCondition,
+  waitReady,
+  writesIn,
+  type TopologyEnvironment,
+} from "./support.js";
+
+const rabbit = useRabbitCluster({ name: "topology", disc: 2, ram: 1 });
+let env: TopologyEnvironment;
+let ns: string;
+let admin: ManagementClient;
+
+beforeAll(async () => {
+  env = await startTopologyEnvironment(inject("kubeconfig"), rabbit, { namespaces: 2, driftPeriodMs: 2_000 });
+  ns = env.namespaces[0]!;
+  admin = rabbit.management();
+}, 120_000);
+
+afterAll(async () => {
+  await env?.stop();
+}, 120_000);
+
+const create = (kind: string, name: string, spec: Record<string, unknown>, namespace = ns) => apply(env.clients, topologyObject(kind, name, namespace, spec));
+/** Server-side apply of any object, as kubectl would. */
+const put = (object: { apiVersion?: string; kind?: string; metadata?: object; spec: Record<string, unknown> }) => apply(env.clients, object as KubernetesObject);
+const ready = (kind: string, name: string, namespace = ns) => waitReady(env.clients, kind, name, namespace);
+const gone = (kind: string, name: string, namespace = ns) => remove(env.clients, kind, name, namespace);
+
+/** Logs in to the management API as this user: true when the password is right. */
+async function canLogIn(username: string, password: string): Promise<boolean> {
+  try {
+    await new ManagementClient({ url: rabbit.managementUrl(), username, password }, { retry: { maxAttempts: 1 } }).whoami();
+    return true;
+  } catch (error) {
+    if (error instanceof ManagementApiError && error.status === 401) return false;
+    throw error;
+  }
+}
+
+async function secretData(name: string, namespace = ns): Promise<Record<string, string> | undefined> {
+  try {
+    const secret = await env.clients.core.readNamespacedSecret({ name, namespace });
+    return Object.fromEntries(Object.entries(secret.data ?? {}).map(([key, value]) => [key, Buffer.from(value, "base64").toString("utf8")]));
+  } catch {
+    return undefined;
+  }
+}
+
+describe("every kind: create, update, delete, retain", () => {
+  it("Vhost: tags, tracing and limits; updated in place; deleted; retained", async () => {
+    await create("Vhost", "vh-a", { name: "vh-a", tags: ["b", "a"], tracing: true, limits: { connections: 10, queues: 5 }, defaultQueueType: "quorum" });
+    await create("Vhost", "vh-keep", { name: "vh-keep", deletionPolicy: "retain" });
+    const vhost = await ready("Vhost", "vh-a");
+    expect(vhost.metadata?.finalizers).toContain(TOPOLOGY_FINALIZER);
+    expect(readyOf(vhost)).toMatchObject({ reason: "Declared", observedGeneration: 1 });
+    // RabbitMQ 3.10 takes default_queue_type and forgets it: the status says so instead of retrying forever.
+    expect(readyOf(vhost)?.message).toContain("did not keep defaultQueueType quorum");
+    expect(await admin.getVhost("vh-a")).toMatchObject({ tags: ["a", "b"], tracing: true });
+    expect(await admin.getVhostLimits("vh-a")).toEqual({ "max-connections": 10, "max-queues": 5 });
+
+    await create("Vhost", "vh-a", { name: "vh-a", tags: ["c"], limits: { queues: 7 } });
+    await waitFor("vh-a generation 2 declared", async () => (await read(env.clients, "Vhost", "vh-a", ns))?.status?.observedGeneration === 2, { timeoutMs: 30_000 });
+    expect(await admin.getVhost("vh-a")).toMatchObject({ tags: ["c"], tracing: false });
+    // A limit the spec no longer names is cleared.
+    expect(await admin.getVhostLimits("vh-a")).toEqual({ "max-queues": 7 });
+
+    await ready("Vhost", "vh-keep");
+    await gone("Vhost", "vh-a");
+    await gone("Vhost", "vh-keep");
+    expect(await admin.getVhost("vh-a")).toBeUndefined();
+    expect(await admin.getVhost("vh-keep")).toMatchObject({ name: "vh-keep" });
+    await admin.deleteVhost("vh-keep");
+  });
+
+  it("User: a generated crypto-random password in an owned Secret; tags and limits updated; deleted; retained", async () => {
+    await create("User", "alice", { tags: ["management"], limits: { connections: 3 } });
+    await create("User", "bob", { username: "bobby", tags: ["management"], deletionPolicy: "retain" });
+    const alice = await ready("User", "alice");
+    expect(alice.status).toMatchObject({ username: "alice", credentials: { name: "alice-user-credentials" } });
+    const credentials = await secretData("alice-user-credentials");
+    expect(credentials?.username).toBe("alice");
+    expect(credentials?.password).toMatch(/^[A-Za-z0-9]{32}$/);
+    const secret = await env.clients.core.readNamespacedSecret({ name: "alice-user-credentials", namespace: ns });
+    expect(secret.metadata?.ownerReferences).toEqual([expect.objectContaining({ kind: "User", name: "alice", uid: alice.metadata?.uid, controller: true })]);
+    expect(secret.metadata?.labels?.["app.kubernetes.io/managed-by"]).toBe("rabbit-operator");
+    const user = await admin.getUser("alice");
+    expect(user?.tags).toEqual(["management"]);
+    expect(passwordMatchesHash(credentials!.password!, user!.passwordHash, user!.hashingAlgorithm)).toBe(true);
+    expect(await canLogIn("alice", credentials!.password!)).toBe(true);
+    expect(await admin.getUserLimits("alice")).toEqual({ "max-connections": 3 });
+
+    await create("User", "alice", { tags: ["management", "monitoring"], limits: { channels: 5 } });
+    await waitFor("alice generation 2 declared", async () => (await read(env.clients, "User", "alice", ns))?.status?.observedGeneration === 2, { timeoutMs: 30_000 });
+    expect((await admin.getUser("alice"))?.tags.sort()).toEqual(["management", "monitoring"]);
+    expect(await admin.getUserLimits("alice")).toEqual({ "max-channels": 5 });
+    // The password is generated once: an update keeps it.
+    expect((await secretData("alice-user-credentials"))?.password).toBe(credentials!.password);
+    expect(await canLogIn("alice", credentials!.password!)).toBe(true);
+
+    expect((await ready("User", "bob")).status?.username).toBe("bobby");
+    await gone("User", "alice");
+    await gone("User", "bob");
+    expect(await admin.getUser("alice")).toBeUndefined();
+    expect(await admin.getUser("bobby")).toMatchObject({ name: "bobby" });
+    await admin.deleteUser("bobby");
+  });
+
+  it("Permission: for a User object and for a user name; updated; deleted; retained", async () => {
+    await create("Vhost", "vh-perm", { name: "vh-perm" });
+    await create("User", "dave", { tags: [] });
+    await create("Permission", "dave-in-vh-perm", { vhost: "vh-perm", userReference: { name: "dave" }, permissions: { configure: "", write: ".*", read: ".*" } });
+    await create("Permission", "admin-in-vh-perm", { vhost: "vh-perm", user: rabbit.admin.username, permissions: { configure: ".*", write: ".*", read: ".*" }, deletionPolicy: "retain" });
+    await ready("Permission", "dave-in-vh-perm");
+    await ready("Permission", "admin-in-vh-perm");
+    expect(await admin.getPermission("vh-perm", "dave")).toEqual({ user: "dave", vhost: "vh-perm", configure: "", write: ".*", read: ".*" });
+
+    await create("Permission", "dave-in-vh-perm", { vhost: "vh-perm", userReference: { name: "dave" }, permissions: { configure: "", write: "^jobs$", read: "^jobs$" } });
+    await waitFor("dave's permission at generation 2", async () => (await read(env.clients, "Permission", "dave-in-vh-perm", ns))?.status?.observedGeneration === 2, { timeoutMs: 30_000 });
+    expect(await admin.getPermission("vh-perm", "dave")).toMatchObject({ write: "^jobs$", read: "^jobs$" });
+
+    await gone("Permission", "dave-in-vh-perm");
+    await gone("Permission", "admin-in-vh-perm");
+    expect(await admin.getPermission("vh-perm", "dave")).toBeUndefined();
+    expect(await admin.getPermission("vh-perm", rabbit.admin.username)).toMatchObject({ configure: ".*" });
+    await gone("User", "dave");
+    await gone("Vhost", "vh-perm");
+  });
+
+  it("Queue: classic, quorum and stream with arguments; deletionPolicy changed to retain; deleted", async () => {
+    await create("Queue", "orders", { name: "orders", type: "classic", arguments: { "x-max-length": 10 } });
+    await create("Queue", "payments", { name: "payments", type: "quorum", arguments: { "x-delivery-limit": 5 } });
+    await create("Queue", "events", { name: "events", type: "stream", arguments: { "x-max-length-bytes": 10_000_000 } });
+    await create("Queue", "scratch", { name: "scratch", durable: false, autoDelete: false });
+    for (const name of ["orders", "payments", "events", "scratch"]) await ready("Queue", name);
+    expect(await admin.getQueue("/", "orders")).toMatchObject({ type: "classic", durable: true, autoDelete: false, arguments: { "x-max-length": 10, "x-queue-type": "classic" } });
+    expect(await admin.getQueue("/", "payments")).toMatchObject({ type: "quorum", durable: true, arguments: { "x-delivery-limit": 5, "x-queue-type": "quorum" } });
+    expect(await admin.getQueue("/", "events")).toMatchObject({ type: "stream", durable: true });
+    expect(await admin.getQueue("/", "scratch")).toMatchObject({ type: "classic", durable: false });
+
+    // The only thing about a queue that can change is what happens to it on deletion.
+    await create("Queue", "payments", { name: "payments", type: "quorum", arguments: { "x-delivery-limit": 5 }, deletionPolicy: "retain" });
+    await waitFor("payments generation 2", async () => (await read(env.clients, "Queue", "payments", ns))?.status?.observedGeneration === 2, { timeoutMs: 30_000 });
+    for (const name of ["orders", "payments", "events", "scratch"]) await gone("Queue", name);
+    expect(await admin.getQueue("/", "orders")).toBeUndefined();
+    expect(await admin.getQueue("/", "events")).toBeUndefined();
+    expect(await admin.getQueue("/", "payments")).toMatchObject({ type: "quorum" });
+    await admin.deleteQueue("/", "payments");
+  });
+
+  it("Exchange: declared with its type and arguments; deleted; retained", async () => {
+    await create("Exchange", "orders-topic", { name: "orders.topic", type: "topic", arguments: { "alternate-exchange": "amq.fanout" } });
+    await create("Exchange", "audit", { name: "audit", type: "fanout", durable: false, deletionPolicy: "retain" });
+    await ready("Exchange", "orders-topic");
+    await ready("Exchange", "audit");
+    expect(await admin.getExchange("/", "orders.topic")).toMatchObject({ type: "topic", durable: true, autoDelete: false, internal: false, arguments: { "alternate-exchange": "amq.fanout" } });
+    await gone("Exchange", "orders-topic");
+    await gone("Exchange", "audit");
+    expect(await admin.getExchange("/", "orders.topic")).toBeUndefined();
+    expect(await admin.getExchange("/", "audit")).toMatchObject({ type: "fanout", durable: false });
+    await admin.deleteExchange("/", "audit");
+  });
+
+  it("Binding: to a queue and to an exchange, with arguments; deleted; retained", async () => {
+    await create("Exchange", "bind-src", { name: "bind.src", type: "headers" });
+    await create("Exchange", "bind-dst", { name: "bind.dst", type: "fanout" });
+    await create("Queue", "bind-q", { name: "bind.q" });
+    await create("Binding", "src-to-q", { source: "bind.src", destination: "bind.q", routingKey: "", arguments: { "x-match": "all", kind: "a" } });
+    await create("Binding", "src-to-dst", { source: "bind.src", destination: "bind.dst", destinationType: "exchange", routingKey: "rk", deletionPolicy: "retain" });
+    await ready("Binding", "src-to-q");
+    await ready("Binding", "src-to-dst");
+    expect(await admin.findBinding("/", { source: "bind.src", destination: "bind.q", destinationType: "queue", routingKey: "", arguments: { "x-match": "all", kind: "a" } })).toBeDefined();
+    expect(await admin.findBinding("/", { source: "bind.src", destination: "bind.dst", destinationType: "exchange", routingKey: "rk" })).toBeDefined();
+
+    await gone("Binding", "src-to-q");
+    await gone("Binding", "src-to-dst");
+    expect(await admin.listBindingsBetween("/", "bind.src", "bind.q", "queue")).toEqual([]);
+    expect(await admin.listBindingsBetween("/", "bind.src", "bind.dst", "exchange")).toHaveLength(1);
+    for (const [kind, name] of [["Queue", "bind-q"], ["Exchange", "bind-src"], ["Exchange", "bind-dst"]] as const) await gone(kind, name);
+  });
+
+  it("Policy: declared, updated in place, deleted, retained", async () => {
+    await create("Policy", "lengths", { name: "lengths", pattern: "^limited\\.", applyTo: "queues", priority: 1, definition: { "max-length": 100 } });
+    await create("Policy", "kept", { name: "kept", pattern: "^kept\\.", definition: { "message-ttl": 60_000 }, deletionPolicy: "retain" });
+    await ready("Policy", "lengths");
+    await ready("Policy", "kept");
+    expect(await admin.getPolicy("/", "lengths")).toMatchObject({ pattern: "^limited\\.", applyTo: "queues", priority: 1, definition: { "max-length": 100 } });
+
+    await create("Policy", "lengths", { name: "lengths", pattern: "^limited\\.", applyTo: "queues", priority: 2, definition: { "max-length": 200, overflow: "reject-publish" } });
+    await waitFor("lengths generation 2", async () => (await read(env.clients, "Policy", "lengths", ns))?.status?.observedGeneration === 2, { timeoutMs: 30_000 });
+    expect(await admin.getPolicy("/", "lengths")).toMatchObject({ priority: 2, definition: { "max-length": 200, overflow: "reject-publish" } });
+
+    await gone("Policy", "lengths");
+    await gone("Policy", "kept");
+    expect(await admin.getPolicy("/", "lengths")).toBeUndefined();
+    expect(await admin.getPolicy("/", "kept")).toBeDefined();
+    await admin.deletePolicy("/", "kept");
+  });
+});
+
+describe("drift", () => {
+  // One object of every kind, Ready, for the drift tests below.
+  beforeAll(async () => {
+    await create("Vhost", "drift", { name: "drift", tags: ["drift"] });
+    await create("User", "drifter", { tags: ["management"] });
+    await create("Permission", "drifter-perm", { vhost: "drift", userReference: { name: "drifter" }, permissions: { configure: ".*", write: ".*", read: ".*" } });
+    await create("Queue", "drift-q", { name: "drift.q", vhost: "drift", type: "quorum" });
+    await create("Exchange", "drift-x", { name: "drift.x", vhost: "drift", type: "direct" });
+    await create("Binding", "drift-b", { vhost: "drift", source: "drift.x", destination: "drift.q", routingKey: "k" });
+    await create("Policy", "drift-p", { name: "drift-p", vhost: "drift", pattern: "^drift\\.", applyTo: "queues", definition: { "max-length": 1000 } });
+    for (const [kind, name] of [["Vhost", "drift"], ["User", "drifter"], ["Permission", "drifter-perm"], ["Queue", "drift-q"], ["Exchange", "drift-x"], ["Binding", "drift-b"], ["Policy", "drift-p"]] as const) {
+      await ready(kind, name);
+    }
+  });
+
+  it("writes nothing, to Kubernetes or RabbitMQ, while everything is in sync: only bulk listings", async () => {
+    const rounds = async () => (await env.manager.metrics.registry.getSingleMetric("rabbit_operator_topology_drift_checks_total")!.get()).values[0]?.value ?? 0;
+    // Let the reconciles that followed the last status writes settle first.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    env.resetCounters();
+    const before = await rounds();
+    await waitFor("three drift rounds", async () => (await rounds()) >= before + 3, { timeoutMs: 20_000 });
+    expect(writesIn(env.kubeWrites, env.namespaces)).toEqual([]);
+    expect(managementWrites(env.managementRequests)).toEqual([]);
+    // Each round lists each kind in use once, not each object.
+    const paths = new Set(env.managementRequests.map((request) => request.path.split("?")[0]));
+    expect([...paths].sort()).toEqual(["/api/bindings", "/api/exchanges", "/api/permissions", "/api/policies", "/api/queues", "/api/user-limits", "/api/users", "/api/vhost-limits", "/api/vhosts"]);
+    const perRound = env.managementRequests.length / Math.max(1, (await rounds()) - before);
+    expect(perRound).toBeLessThanOrEqual(9 + 1);
+  });
+
+  it("restores objects deleted or changed out of band within a drift period", async () => {
+    const started = Date.now();
+    // The binding first: deleting its queue or exchange would take it along.
+    await admin.deleteBinding("drift", (await admin.findBinding("drift", { source: "drift.x", destination: "drift.q", destinationType: "queue", routingKey: "k" }))!);
+    await admin.deleteQueue("drift", "drift.q");
+    await admin.putPolicy("drift", "drift-p", { pattern: "^drift\\.", applyTo: "queues", definition: { "max-length": 1 } });
+    await admin.deletePermission("drift", "drifter");
+    await admin.putUser("drifter", { password: "changed-by-hand", tags: ["administrator"] });
+    await admin.setVhostLimit("drift", "max-connections", 1);
+    await admin.deleteExchange("drift", "drift.x");
+
+    const password = (await secretData("drifter-user-credentials"))!.password!;
+    await waitFor("every object restored", async () => {
+      const [queue, exchange, binding, policy, permission, user, limits] = await Promise.all([
+        admin.getQueue("drift", "drift.q"),
+        admin.getExchange("drift", "drift.x"),
+        admin.findBinding("drift", { source: "drift.x", destination: "drift.q", destinationType: "queue", routingKey: "k" }),
+        admin.getPolicy("drift", "drift-p"),
+        admin.getPermission("drift", "drifter"),
+        admin.getUser("drifter"),
+        admin.getVhostLimits("drift"),
+      ]);
+      return (
+        queue?.type === "quorum" &&
+        exchange?.type === "direct" &&
+        binding !== undefined &&
+        policy?.definition["max-length"] === 1000 &&
+        permission?.configure === ".*" &&
+        user !== undefined &&
+        user.tags.join() === "management" &&
+        passwordMatchesHash(password, user.passwordHash, user.hashingAlgorithm) &&
+        limits !== undefined &&
+        Object.keys(limits).length === 0
+      );
+    }, { timeoutMs: 30_000, intervalMs: 250 });
+    const elapsed = Date.now() - started;
+    console.log(`drift repaired in ${elapsed} ms (period 2 s)`);
+    // Within two periods of the change plus the reconciles, far inside the 60 s promised.
+    expect(elapsed).toBeLessThan(15_000);
+    expect(await canLogIn("drifter", password)).toBe(true);
+    const queue = await read(env.clients, "Queue", "drift-q", ns);
+    expect(readyOf(queue)?.status).toBe("True");
+  });
+
+  it("restores a deleted vhost with everything in it", async () => {
+    await admin.deleteVhost("drift");
+    await waitFor("vhost, queue, binding, permission and policy back", async () => {
+      const [vhost, queue, binding, permission, policy] = await Promise.all([
+        admin.getVhost("drift"),
+        admin.getQueue("drift", "drift.q"),
+        admin.findBinding("drift", { source: "drift.x", destination: "drift.q", destinationType: "queue", routingKey: "k" }).catch(() => undefined),
+        admin.getPermission("drift", "drifter"),
+        admin.getPolicy("drift", "drift-p"),
+      ]);
+      return Boolean(vhost && queue && binding && permission && policy);
+    }, { timeoutMs: 45_000, intervalMs: 250 });
+  });
+});
+
+describe("external cluster through a connection Secret", () => {
+  it("declares a queue in the cluster the Secret's uri points at, with its credentials", async () => {
+    await env.clients.core.createNamespacedSecret({
+      namespace: ns,
+      body: { metadata: { name: "external-rabbit" }, stringData: { uri: `http://127.0.0.1:${rabbit.nodes[1]!.managementPort}`, username: rabbit.admin.username, password: rabbit.admin.password } },
+    });
+    await put({ ...topologyObject("Queue", "external-q", ns, { name: "external.q", type: "quorum" }), spec: { name: "external.q", type: "quorum", rabbitmqClusterReference: { connectionSecret: { name: "external-rabbit" } } } });
+    const queue = await ready("Queue", "external-q");
+    expect(readyOf(queue)?.message).toContain(`the cluster of Secret ${ns}/external-rabbit`);
+    expect(await admin.getQueue("/", "external.q")).toMatchObject({ type: "quorum" });
+    await gone("Queue", "external-q");
+    expect(await admin.getQueue("/", "external.q")).toBeUndefined();
+  });
+
+  it("reports a missing or incomplete connection Secret, and recovers when it is fixed", async () => {
+    await put({ ...topologyObject("Queue", "nowhere-q", ns, {}), spec: { name: "nowhere.q", rabbitmqClusterReference: { connectionSecret: { name: "not-yet" } } } });
+    expect(await waitCondition(env.clients, "Queue", "nowhere-q", ns, { status: "False", reason: "ConnectionSecretNotFound" })).toMatchObject({ message: `connection Secret ${ns}/not-yet does not exist` });
+    await env.clients.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: "not-yet" }, stringData: { uri: rabbit.managementUrl() } } });
+    expect((await waitCondition(env.clients, "Queue", "nowhere-q", ns, { status: "False", reason: "InvalidConnectionSecret" })).message).toContain("lacks username, password");
+    await env.clients.core.patchNamespacedSecret({ name: "not-yet", namespace: ns, body: { stringData: { username: rabbit.admin.username, password: rabbit.admin.password } } }, setMergePatch());
+    await ready("Queue", "nowhere-q");
+    await gone("Queue", "nowhere-q");
+  });
+});
+
+describe("password rotation", () => {
+  it("imports credentials from a Secret and changes the password in RabbitMQ when the Secret changes", async () => {
+    await env.clients.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: "carol-login" }, stringData: { username: "carol", password: "first-password" } } });
+    await create("User", "carol", { tags: ["management"], importCredentialsSecret: { name: "carol-login" } });
+    const carol = await ready("User", "carol");
+    expect(carol.status?.username).toBe("carol");
+    expect(await secretData("carol-user-credentials")).toEqual({ username: "carol", password: "first-password" });
+    expect(await canLogIn("carol", "first-password")).toBe(true);
+
+    await env.clients.core.patchNamespacedSecret({ name: "carol-login", namespace: ns, body: { stringData: { password: "second-password" } } }, setMergePatch());
+    await waitFor("carol's new password to work", () => canLogIn("carol", "second-password"), { timeoutMs: 15_000, intervalMs: 200 });
+    expect(await canLogIn("carol", "first-password")).toBe(false);
+    await waitFor("the credentials Secret to follow", async () => (await secretData("carol-user-credentials"))?.password === "second-password", { timeoutMs: 10_000 });
+  });
+
+  it("changes a generated password when the credentials Secret is edited", async () => {
+    await create("User", "erin", { tags: ["management"] });
+    await ready("User", "erin");
+    const generated = (await secretData("erin-user-credentials"))!.password!;
+    expect(await canLogIn("erin", generated)).toBe(true);
+    await env.clients.core.patchNamespacedSecret({ name: "erin-user-credentials", namespace: ns, body: { stringData: { password: "chosen-by-a-human" } } }, setMergePatch());
+    await waitFor("erin's edited password to work", () => canLogIn("erin", "chosen-by-a-human"), { timeoutMs: 15_000, intervalMs: 200 });
+    expect(await canLogIn("erin", generated)).toBe(false);
+  });
+});
+
+describe("bad input: Ready=False with the reason, retried with backoff, never a hot loop", () => {
+  it("a missing cluster, until it appears", async () => {
+    await create("Queue", "orphan", { name: "orphan", rabbitmqClusterReference: { name: "later" } });
+    expect(await waitCondition(env.clients, "Queue", "orphan", ns, { status: "False", reason: "ClusterNotFound" })).toMatchObject({ message: `RabbitCluster ${ns}/later does not exist` });
+    await put({ apiVersion: "rabbit.operator.dev/v1alpha1", kind: "RabbitCluster", metadata: { name: "later", namespace: ns }, spec: { image: "localhost/rabbit-operator/rabbitmq:3.10.8" } });
+    expect((await waitCondition(env.clients, "Queue", "orphan", ns, { status: "False", reason: "ClusterNotReady" })).message).toContain("has no default user yet");
+    await env.clients.core.createNamespacedSecret({
+      namespace: ns,
+      body: { metadata: { name: "later-default-user", labels: { "app.kubernetes.io/instance": "later" } }, stringData: { username: rabbit.admin.username, password: rabbit.admin.password } },
+    });
+    await ready("Queue", "orphan");
+    await gone("Queue", "orphan");
+  });
+
+  it("a cluster in another namespace, until the cluster allows it", async () => {
+    const other = env.namespaces[1]!;
+    await put({ ...topologyObject("Queue", "visitor", other, {}), spec: { name: "visitor", rabbitmqClusterReference: { name: CLUSTER, namespace: ns } } });
+    expect((await waitCondition(env.clients, "Queue", "visitor", other, { status: "False", reason: "ClusterNamespaceNotAllowed" })).message).toContain(ALLOWED_NAMESPACES_ANNOTATION);
+    await put({ apiVersion: "rabbit.operator.dev/v1alpha1", kind: "RabbitCluster", metadata: { name: CLUSTER, namespace: ns, annotations: { [ALLOWED_NAMESPACES_ANNOTATION]: `elsewhere, ${other}` } }, spec: { image: "localhost/rabbit-operator/rabbitmq:3.10.8", nodes: { disc: 2, ram: 1 } } });
+    await ready("Queue", "visitor", other);
+    expect(await admin.getQueue("/", "visitor")).toBeDefined();
+    await gone("Queue", "visitor", other);
+  });
+
+  it("a missing vhost, until a Vhost object declares it", async () => {
+    await create("Queue", "early", { name: "early", vhost: "not-yet" });
+    const condition = await waitCondition(env.clients, "Queue", "early", ns, { status: "False", reason: "VhostNotFound" });
+    expect(condition.message).toBe(`RabbitMQ refused to declare queue "early" in vhost "not-yet": vhost_not_found`);
+    await create("Vhost", "not-yet", { name: "not-yet" });
+    await ready("Queue", "early");
+    await gone("Queue", "early");
+    await gone("Vhost", "not-yet");
+  });
+
+  it("a missing user, until a User object declares it", async () => {
+    await create("Permission", "ghost-perm", { vhost: "/", user: "ghost", permissions: { read: ".*" } });
+    await create("Permission", "ghost-ref-perm", { vhost: "/", userReference: { name: "ghost" }, permissions: { read: ".*" } });
+    expect((await waitCondition(env.clients, "Permission", "ghost-perm", ns, { status: "False", reason: "VhostOrUserNotFound" })).message).toContain("vhost_or_user_not_found");
+    expect((await waitCondition(env.clients, "Permission", "ghost-ref-perm", ns, { status: "False", reason: "UserNotFound" })).message).toBe(`User ${ns}/ghost (userReference) does not exist`);
+    await create("User", "ghost", {});
+    await ready("Permission", "ghost-perm");
+    await ready("Permission", "ghost-ref-perm");
+    await gone("Permission", "ghost-perm");
+    await gone("Permission", "ghost-ref-perm");
+    await gone("User", "ghost");
+  });
+
+  it("PRECONDITION_FAILED for changed queue arguments: RabbitMQ's message, retried with backoff, recovered when reverted", async () => {
+    await create("Queue", "bounded", { name: "bounded", arguments: { "x-max-length": 10 } });
+    await ready("Queue", "bounded");
+    await create("Queue", "bounded", { name: "bounded", arguments: { "x-max-length": 20 } });
+    const condition = await waitCondition(env.clients, "Queue", "bounded", ns, { status: "False", reason: "PreconditionFailed" });
+    expect(condition.message).toBe(`RabbitMQ refused to declare queue "bounded" in vhost "/": inequivalent arg 'x-max-length' for queue 'bounded' in vhost '/': received '20' but current is '10'`);
+    const generation = (await read(env.clients, "Queue", "bounded", ns))!;
+    expect(generation.status?.observedGeneration).toBe(1);
+
+    // Backoff, not a hot loop: a handful of attempts in 6 s (0.5 s doubling), each a single PUT.
+    env.resetCounters();
+    await new Promise((resolve) => setTimeout(resolve, 6_000));
+    const attempts = env.managementRequests.filter((request) => request.method === "PUT" && request.path === "/api/queues/%2F/bounded").length;
+    console.log(`PUT attempts on a refused queue in 6 s: ${attempts}`);
+    expect(attempts).toBeGreaterThanOrEqual(2);
+    expect(attempts).toBeLessThanOrEqual(6);
+    // A failure that does not change writes no status again.
+    expect(writesIn(env.kubeWrites, env.namespaces).filter((write) => write.path.includes("/queues/bounded"))).toEqual([]);
+
+    await create("Queue", "bounded", { name: "bounded", arguments: { "x-max-length": 10 } });
+    await ready("Queue", "bounded");
+    await gone("Queue", "bounded");
+  });
+
+  it("a queue that exists with other settings is refused, not replaced", async () => {
+    await admin.declareQueue("/", "taken", { type: "classic", durable: false });
+    await create("Queue", "taken", { name: "taken", type: "quorum" });
+    const condition = await waitCondition(env.clients, "Queue", "taken", ns, { status: "False", reason: "PreconditionFailed" });
+    expect(condition.message).toMatch(/inequivalent arg '(durable|x-queue-type)' for queue 'taken'/);
+    expect(await admin.getQueue("/", "taken")).toMatchObject({ type: "classic", durable: false });
+    // Deleting the object deletes the queue it named (deletionPolicy delete).
+    await gone("Queue", "taken");
+    expect(await admin.getQueue("/", "taken")).toBeUndefined();
+  });
+
+  it("a setting RabbitMQ accepts without applying (an existing exchange's arguments) is reported, not declared forever", async () => {
+    await create("Exchange", "stubborn", { name: "stubborn", type: "topic", arguments: { "x-note": "one" } });
+    await ready("Exchange", "stubborn");
+    await create("Exchange", "stubborn", { name: "stubborn", type: "topic", arguments: { "x-note": "two" } });
+    const condition = await waitCondition(env.clients, "Exchange", "stubborn", ns, { status: "False" });
+    expect(condition.reason).toMatch(/^(NotApplied|PreconditionFailed)$/);
+    expect(condition.message).toContain("x-note");
+    await gone("Exchange", "stubborn");
+  });
+
+  it("an invalid policy: RabbitMQ's validation message", async () => {
+    await create("Policy", "bogus", { name: "bogus", pattern: ".*", definition: { "max-length": "lots" } });
+    const condition = await waitCondition(env.clients, "Policy", "bogus", ns, { status: "False" });
+    expect(condition.message).toBe(`RabbitMQ refused to declare policy "bogus" in vhost "/": Validation failed: <<"lots">> is not a valid maximum length`);
+    await gone("Policy", "bogus");
+  });
+
+  it("an unreachable cluster: Unreachable with the cause, and deletion still completes once the Secret is gone", async () => {
+    // A port nothing listens on (fetch refuses some well-known ports outright, 9 among them).
+    const closedPort = await freePort();
+    await env.clients.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: "dead-end" }, stringData: { uri: `http://127.0.0.1:${closedPort}`, username: "u", password: "p" } } });
+    await put({ ...topologyObject("Queue", "unreachable", ns, {}), spec: { name: "unreachable", rabbitmqClusterReference: { connectionSecret: { name: "dead-end" } } } });
+    const condition = await waitCondition(env.clients, "Queue", "unreachable", ns, { status: "False", reason: "Unreachable" }, 45_000);
+    expect(condition.message).toContain("ECONNREFUSED");
+    await env.clients.core.deleteNamespacedSecret({ name: "dead-end", namespace: ns });
+    await gone("Queue", "unreachable");
+  });
+});
+
+/** client-node sends JSON Patch unless told otherwise. */
+function setMergePatch() {
+  return setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
+}
+
+describe("after the rest", () => {
+  it("the garbage collector has taken a deleted User's credentials Secret (it owns it)", async () => {
+    // kube-controller-manager learns of new CRDs through discovery every 30 s, so this is checked last.
+    await waitFor("alice's credentials Secret to be collected", async () => (await secretData("alice-user-credentials")) === undefined, { timeoutMs: 45_000 });
+  });
+});
