@@ -1,0 +1,306 @@
+// The operator as users run it: installed with its Helm chart into the kind cluster, keeping a
+// RabbitCluster of 3 disc + 2 ram nodes in the declared shape through a config change, scaling
+// both node types up and down with persistent messages on board, and deletion.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { API_VERSION, type NodeType, type RabbitCluster } from "../../operator/api/index.js";
+import { ManagementClient } from "../../operator/rabbitmq/management.js";
+import { nodeName } from "../../operator/resources/names.js";
+import { waitFor } from "../harness/exec.js";
+import { consumeAndVerify, publishPersistent } from "../harness/workloads.js";
+import { kubectl, kubectlJson } from "./support/kubectl.js";
+import { installOperator, type InstalledOperator } from "./support/operator.js";
+import { portForward, type PortForward } from "./support/port-forward.js";
+
+const e2e = inject("e2eCluster");
+const namespace = "e2e-operated";
+const name = "orders";
+const CLUSTER_DOMAIN = "cluster.local";
+
+interface Condition {
+  type: string;
+  status: string;
+  reason: string;
+  message: string;
+  observedGeneration?: number;
+}
+type StoredCluster = RabbitCluster & { metadata: { generation: number; uid: string }; status?: { conditions?: Condition[]; observedGeneration?: number } };
+interface Pod {
+  metadata: { name: string; uid: string; labels: Record<string, string>; deletionTimestamp?: string };
+  status: { conditions?: { type: string; status: string }[] };
+}
+interface ClusterStatus {
+  disk_nodes: string[];
+  ram_nodes: string[];
+  running_nodes: string[];
+}
+
+let operator: InstalledOperator;
+let logDir: string;
+
+const getCluster = () => kubectlJson<StoredCluster>(["-n", namespace, "get", "rabbitcluster", name]);
+const listPods = async () => (await kubectlJson<{ items: Pod[] }>(["-n", namespace, "get", "pods", "-l", `app.kubernetes.io/instance=${name}`])).items;
+const podReady = (pod: Pod) => !pod.metadata.deletionTimestamp && (pod.status.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false);
+const patchCluster = (spec: object) => kubectl(["-n", namespace, "patch", "rabbitcluster", name, "--type=merge", "-p", JSON.stringify({ spec })]);
+
+function expectedNodes(cluster: RabbitCluster, type: NodeType, count: number): string[] {
+  return Array.from({ length: count }, (_, ordinal) => nodeName(cluster, type, ordinal, CLUSTER_DOMAIN)).sort();
+}
+
+async function rabbitmqctl(pod: string, args: string[]): Promise<string> {
+  return kubectl(["-n", namespace, "exec", pod, "-c", "rabbitmq", "--", ...args], { timeoutMs: 120_000 });
+}
+
+async function clusterStatus(pod = `${name}-disc-0`): Promise<ClusterStatus> {
+  return JSON.parse(await rabbitmqctl(pod, ["rabbitmqctl", "cluster_status", "--formatter", "json"])) as ClusterStatus;
+}
+
+/** Waits until the operator has seen the current generation and reports the cluster Ready. */
+async function waitUntilReady(what: string, timeoutMs = 600_000): Promise<StoredCluster> {
+  let last: StoredCluster | undefined;
+  try {
+    await waitFor(
+      what,
+      async () => {
+        last = await getCluster();
+        const readyCondition = last.status?.conditions?.find((c) => c.type === "Ready");
+        return last.status?.observedGeneration === last.metadata.generation && readyCondition?.status === "True" && readyCondition.observedGeneration === last.metadata.generation;
+      },
+      { timeoutMs, intervalMs: 2000 },
+    );
+  } catch (error) {
+    const conditions = (last?.status?.conditions ?? []).map((c) => `${c.type}=${c.status} ${c.reason}: ${c.message}`).join("\n  ");
+    const pods = (await listPods().catch(() => [])).map((p) => `${p.metadata.name} ready=${podReady(p)}`).join(", ");
+    throw new Error(`${String(error)}\nconditions:\n  ${conditions}\npods: ${pods}\noperator log (tail):\n${(await operator.logs()).split("\n").slice(-40).join("\n")}`);
+  }
+  return last!;
+}
+
+async function defaultUser(): Promise<{ username: string; password: string }> {
+  const secret = await kubectlJson<{ data: Record<string, string> }>(["-n", namespace, "get", "secret", `${name}-default-user`]);
+  const decode = (key: string) => Buffer.from(secret.data[key]!, "base64").toString("utf8");
+  return { username: decode("username"), password: decode("password") };
+}
+
+async function clusterEvents(reason: string): Promise<string[]> {
+  const events = await kubectlJson<{ items: { reason: string; note?: string }[] }>([
+    "-n",
+    namespace,
+    "get",
+    "events.events.k8s.io",
+    "--field-selector",
+    `regarding.kind=RabbitCluster,regarding.name=${name},reason=${reason}`,
+  ]);
+  return events.items.map((e) => e.note ?? "");
+}
+
+beforeAll(async () => {
+  logDir = await mkdtemp(join(tmpdir(), "rabbit-operator-e2e-operated-"));
+  await kubectl(["create", "namespace", namespace]);
+  // Watching only this namespace: the chart then grants Roles there, not a ClusterRole; and the
+  // operator leaves alone what other test files deploy.
+  operator = await installOperator({ release: "rabbit-operator", namespace: "e2e-rabbit-operator", image: e2e.operatorImage, watchNamespaces: [namespace] });
+}, 600_000);
+
+afterAll(async () => {
+  await kubectl(["delete", "namespace", namespace, "--wait=true", "--timeout=180s"]).catch(() => undefined);
+  await operator?.uninstall().catch((error: unknown) => console.error(`uninstalling the operator: ${String(error)}`));
+  await rm(logDir, { recursive: true, force: true });
+}, 600_000);
+
+describe("a RabbitCluster of 3 disc and 2 ram nodes, run by the operator installed with the chart", () => {
+  let cluster: StoredCluster;
+
+  it("becomes Ready, one RabbitMQ cluster whose members have the declared node types", async () => {
+    const resource = {
+      apiVersion: API_VERSION,
+      kind: "RabbitCluster",
+      metadata: { name, namespace },
+      spec: {
+        image: e2e.rabbitmqImage,
+        nodes: { disc: 3, ram: 2 },
+        resources: { requests: { cpu: "10m", memory: "200Mi" }, limits: { memory: "1Gi" } },
+        persistence: { storage: "1Gi", whenDeleted: "Delete" },
+        terminationGracePeriodSeconds: 60,
+        rabbitmq: { additionalConfig: "consumer_timeout = 1800000\n" },
+        policies: [{ name: "limit-backlog", pattern: "^backlog\\.", applyTo: "queues", priority: 1, definition: { "max-length": 100000 } }],
+      },
+    };
+    const started = Date.now();
+    await kubectl(["apply", "-f", "-"], { input: JSON.stringify(resource) });
+    cluster = await waitUntilReady("the new cluster to become Ready");
+    console.log(`3 disc + 2 ram Ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+    const disc = expectedNodes(cluster, "disc", 3);
+    const ram = expectedNodes(cluster, "ram", 2);
+    // Seen alike from a disc node and from a ram node.
+    for (const pod of [`${name}-disc-0`, `${name}-ram-1`]) {
+      const status = await clusterStatus(pod);
+      expect(status.disk_nodes.sort(), pod).toEqual(disc);
+      expect(status.ram_nodes.sort(), pod).toEqual(ram);
+      expect(status.running_nodes.sort(), pod).toEqual([...disc, ...ram].sort());
+    }
+    expect(cluster.status?.conditions?.map((c) => [c.type, c.status])).toEqual(
+      expect.arrayContaining([
+        ["AllReplicasReady", "True"],
+        ["ClusterAvailable", "True"],
+        ["ReconcileSuccess", "True"],
+        ["Ready", "True"],
+      ]),
+    );
+    const policies = JSON.parse(await rabbitmqctl(`${name}-disc-1`, ["rabbitmqctl", "list_policies", "--formatter", "json"])) as { name: string; pattern: string }[];
+    expect(policies).toEqual([expect.objectContaining({ name: "limit-backlog", pattern: "^backlog\\." })]);
+    expect(await clusterEvents("ClusterReady")).not.toHaveLength(0);
+  }, 900_000);
+
+  it("rolls a configuration change through the pods one at a time", async () => {
+    const before = new Map((await listPods()).map((p) => [p.metadata.name, p.metadata.uid]));
+    expect(before.size).toBe(5);
+    await patchCluster({ rabbitmq: { additionalConfig: "consumer_timeout = 3600000\n" } });
+
+    // Sampled every second while the change rolls: never more than one node away.
+    let mostUnready = 0;
+    let restarted = 0;
+    const started = Date.now();
+    await waitFor(
+      "every pod restarted with the new configuration, all Ready",
+      async () => {
+        const pods = await listPods();
+        const ready = pods.filter(podReady);
+        mostUnready = Math.max(mostUnready, before.size - ready.length);
+        restarted = pods.filter((p) => before.get(p.metadata.name) !== p.metadata.uid).length;
+        return restarted === before.size && ready.length === before.size;
+      },
+      { timeoutMs: 900_000, intervalMs: 1000 },
+    );
+    await waitUntilReady("the cluster Ready after the roll");
+    console.log(`config change rolled through 5 pods in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    expect(mostUnready).toBe(1);
+
+    for (const pod of before.keys()) {
+      const value = await rabbitmqctl(pod, ["rabbitmqctl", "eval", "application:get_env(rabbit, consumer_timeout)."]);
+      expect(value.trim(), pod).toBe("{ok,3600000}");
+    }
+    expect(await clusterEvents("RollingRestart")).toHaveLength(5);
+  }, 1_200_000);
+
+  it("scales ram 2 -> 3 -> 1 and disc 3 -> 5 -> 3 without losing a persistent message or leaving a member behind", async () => {
+    const credentials = await defaultUser();
+    // Through disc-0, which stays through every step: a classic queue lives where it was declared.
+    const forwards: PortForward[] = [];
+    try {
+      const management = await portForward(namespace, `pod/${name}-disc-0`, 15672, join(logDir, "management.log"));
+      forwards.push(management);
+      const amqp = await portForward(namespace, `pod/${name}-disc-0`, 5672, join(logDir, "amqp.log"));
+      forwards.push(amqp);
+      const client = new ManagementClient({ url: `http://127.0.0.1:${management.localPort}`, ...credentials });
+      const amqpUrl = `amqp://${encodeURIComponent(credentials.username)}:${encodeURIComponent(credentials.password)}@127.0.0.1:${amqp.localPort}`;
+
+      await client.declareQueue("/", "e2e-quorum", { type: "quorum" });
+      await client.declareQueue("/", "e2e-classic", { type: "classic" });
+      const quorumMessages = (await publishPersistent(amqpUrl, "e2e-quorum", { count: 500, prefix: "quorum" })).messages;
+      const classicMessages = (await publishPersistent(amqpUrl, "e2e-classic", { count: 500, prefix: "classic" })).messages;
+
+      const quorumMembers = async () =>
+        (JSON.parse(await rabbitmqctl(`${name}-disc-0`, ["rabbitmq-queues", "quorum_status", "e2e-quorum", "--formatter", "json"])) as { "Node Name": string }[]).map((m) => m["Node Name"]);
+      // A member on disc-4, so that removing disc-4 must take it out of the queue first.
+      const growOntoLastDisc = async (stored: RabbitCluster) => {
+        const last = nodeName(stored, "disc", 4, CLUSTER_DOMAIN);
+        await rabbitmqctl(`${name}-disc-0`, ["rabbitmq-queues", "grow", last, "all"]);
+        expect(await quorumMembers()).toContain(last);
+      };
+      const steps: { nodes: { disc: number; ram: number }; then?: (stored: RabbitCluster) => Promise<void> }[] = [
+        { nodes: { disc: 3, ram: 3 } },
+        { nodes: { disc: 3, ram: 1 } },
+        { nodes: { disc: 5, ram: 1 }, then: growOntoLastDisc },
+        { nodes: { disc: 3, ram: 1 } },
+      ];
+      for (const step of steps) {
+        const started = Date.now();
+        await patchCluster({ nodes: step.nodes });
+        const stored = await waitUntilReady(`the cluster Ready at ${step.nodes.disc} disc + ${step.nodes.ram} ram`);
+        console.log(`scaled to ${step.nodes.disc} disc + ${step.nodes.ram} ram in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+        const disc = expectedNodes(stored, "disc", step.nodes.disc);
+        const ram = expectedNodes(stored, "ram", step.nodes.ram);
+        const status = await clusterStatus();
+        // No dead member left: exactly the declared nodes, all running.
+        expect(status.disk_nodes.sort()).toEqual(disc);
+        expect(status.ram_nodes.sort()).toEqual(ram);
+        expect(status.running_nodes.sort()).toEqual([...disc, ...ram].sort());
+        // A removed node's volume goes with it: a later scale-up starts that node fresh.
+        const claims = await kubectlJson<{ items: { metadata: { name: string; deletionTimestamp?: string } }[] }>(["-n", namespace, "get", "pvc"]);
+        const liveClaims = claims.items.filter((c) => !c.metadata.deletionTimestamp).map((c) => c.metadata.name);
+        expect(liveClaims.sort()).toEqual(
+          [...Array.from({ length: step.nodes.disc }, (_, i) => `persistence-${name}-disc-${i}`), ...Array.from({ length: step.nodes.ram }, (_, i) => `persistence-${name}-ram-${i}`)].sort(),
+        );
+        // No quorum queue member is left on a removed node.
+        for (const member of await quorumMembers()) expect([...disc, ...ram]).toContain(member);
+        await step.then?.(stored);
+      }
+
+      const quorum = await consumeAndVerify(amqpUrl, "e2e-quorum", quorumMessages);
+      const classic = await consumeAndVerify(amqpUrl, "e2e-classic", classicMessages);
+      expect({ missing: quorum.missing, unexpected: quorum.unexpected, left: quorum.messagesLeft }).toEqual({ missing: [], unexpected: [], left: 0 });
+      expect({ missing: classic.missing, unexpected: classic.unexpected, left: classic.messagesLeft }).toEqual({ missing: [], unexpected: [], left: 0 });
+      expect(await clusterEvents("NodeForgotten")).toHaveLength(4);
+    } finally {
+      for (const forward of forwards) await forward.stop();
+    }
+  }, 1_800_000);
+
+  it("refuses to remove a node whose classic queue holds messages, and says why", async () => {
+    const credentials = await defaultUser();
+    const forwards: PortForward[] = [];
+    try {
+      await patchCluster({ nodes: { disc: 3, ram: 2 } });
+      await waitUntilReady("ram-1 back");
+      // Declared through ram-1's own API, the queue lives on ram-1.
+      const viaRam = await portForward(namespace, `pod/${name}-ram-1`, 15672, join(logDir, "management-ram.log"));
+      forwards.push(viaRam);
+      const amqp = await portForward(namespace, `pod/${name}-disc-0`, 5672, join(logDir, "amqp-2.log"));
+      forwards.push(amqp);
+      const client = new ManagementClient({ url: `http://127.0.0.1:${viaRam.localPort}`, ...credentials });
+      await client.declareQueue("/", "stranded", { type: "classic" });
+      const amqpUrl = `amqp://${encodeURIComponent(credentials.username)}:${encodeURIComponent(credentials.password)}@127.0.0.1:${amqp.localPort}`;
+      await publishPersistent(amqpUrl, "stranded", { count: 3, prefix: "stranded" });
+
+      await patchCluster({ nodes: { disc: 3, ram: 1 } });
+      let blockedBy: Condition | undefined;
+      await waitFor(
+        "ReconcileSuccess=False with reason ScaleDownBlocked",
+        async () => {
+          blockedBy = (await getCluster()).status?.conditions?.find((c) => c.type === "ReconcileSuccess" && c.reason === "ScaleDownBlocked");
+          return blockedBy !== undefined;
+        },
+        { timeoutMs: 180_000, intervalMs: 2000 },
+      );
+      expect(blockedBy!.message).toContain("stranded");
+      expect(blockedBy!.status).toBe("False");
+      // Nothing was taken away meanwhile.
+      expect((await listPods()).map((p) => p.metadata.name)).toContain(`${name}-ram-1`);
+      expect((await clusterStatus()).running_nodes).toContain(nodeName(cluster, "ram", 1, CLUSTER_DOMAIN));
+      expect(await clusterEvents("ScaleDownBlocked")).not.toHaveLength(0);
+
+      // Once the messages are consumed the node may go.
+      const left = await consumeAndVerify(amqpUrl, "stranded", ["stranded-1", "stranded-2", "stranded-3"]);
+      expect(left.missing).toEqual([]);
+      const stored = await waitUntilReady("ram-1 removed once its queue is empty");
+      expect((await clusterStatus()).ram_nodes).toEqual(expectedNodes(stored, "ram", 1));
+    } finally {
+      for (const forward of forwards) await forward.stop();
+    }
+  }, 1_200_000);
+
+  it("removes everything it made when the RabbitCluster is deleted", async () => {
+    await kubectl(["-n", namespace, "delete", "rabbitcluster", name, "--wait=true", "--timeout=180s"], { timeoutMs: 200_000 });
+    const selector = `app.kubernetes.io/instance=${name}`;
+    await waitFor(
+      "the cluster's children to be gone (volumes too: whenDeleted is Delete)",
+      async () => (await kubectl(["-n", namespace, "get", "statefulsets,pods,services,configmaps,secrets,serviceaccounts,poddisruptionbudgets,pvc", "-l", selector, "-o", "name"])).trim() === "",
+      { timeoutMs: 300_000, intervalMs: 2000 },
+    );
+  }, 600_000);
+});
