@@ -1,6 +1,6 @@
 // `kubectl port-forward` to 127.0.0.1 only, on a port the kernel picks, as a managed process
 // (stopped by pid). Used by the e2e tier and the demo.
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { startProcess, waitFor, type ManagedProcess } from "./exec.js";
 import { KUBERNETES, ensureTool } from "./go-tools.js";
 
@@ -11,6 +11,8 @@ export interface PortForward {
 
 export async function portForward(kubeconfig: string, namespace: string, target: string, remotePort: number, logFile: string): Promise<PortForward> {
   const kubectl = await ensureTool(KUBERNETES, "kubectl");
+  // The port is read from this file: start it empty, or an earlier forward's line would match.
+  await writeFile(logFile, "");
   const forwarder: ManagedProcess = startProcess(
     "kubectl port-forward",
     kubectl,

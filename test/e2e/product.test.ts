@@ -1,0 +1,244 @@
+// The whole product as a user gets it: the chart installs the operator; a 3 disc + 2 ram
+// RabbitCluster and its topology are declared as objects; the classic workloads run through the
+// cluster's Service with the operator-generated credentials; a disc node is killed under a
+// 10,000-message confirmed publish; and everything uninstalls without anything stuck.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { API_VERSION, GROUP, TOPOLOGY_KINDS } from "../../operator/api/index.js";
+import { waitFor } from "../harness/exec.js";
+import { consumeAndVerify, fairDispatch, helloWorld, manualAckRedelivery, publishConfirmed, publishPersistent, workQueue } from "../harness/workloads.js";
+import { kubectl, kubectlJson } from "./support/kubectl.js";
+import { installOperator, type InstalledOperator } from "./support/operator.js";
+import { portForward, type PortForward } from "./support/port-forward.js";
+
+const e2e = inject("e2eCluster");
+const namespace = "e2e-product";
+const cluster = "shop";
+const vhost = "shop";
+
+interface Resource {
+  kind: string;
+  metadata: { name: string; finalizers?: string[]; deletionTimestamp?: string };
+  status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[] };
+}
+
+const reference = { rabbitmqClusterReference: { name: cluster } };
+const queue = (name: string, type: "classic" | "quorum", durable = true) => ({
+  apiVersion: API_VERSION,
+  kind: "Queue",
+  metadata: { name },
+  spec: { name, vhost, type, durable, ...reference },
+});
+const QUEUES = [queue("hello", "classic", false), queue("tasks", "quorum"), queue("acked", "classic"), queue("fair", "classic"), queue("durable-jobs", "classic"), queue("confirms", "quorum")];
+const TOPOLOGY = [
+  { apiVersion: API_VERSION, kind: "Vhost", metadata: { name: vhost }, spec: { name: vhost, ...reference } },
+  { apiVersion: API_VERSION, kind: "User", metadata: { name: "app" }, spec: { tags: [], ...reference } },
+  {
+    apiVersion: API_VERSION,
+    kind: "Permission",
+    metadata: { name: "app-in-shop" },
+    // The application may use the queues but not declare any: they come from these objects.
+    spec: { vhost, userReference: { name: "app" }, permissions: { configure: "", write: ".*", read: ".*" }, ...reference },
+  },
+  ...QUEUES,
+];
+// Qualified: a bare `bindings` is core/v1 Binding, which cannot be listed.
+const TOPOLOGY_PLURALS = TOPOLOGY_KINDS.map((k) => `${k.plural}.${GROUP}`).join(",");
+const RABBIT_CLUSTERS = `rabbitclusters.${GROUP}`;
+
+let operator: InstalledOperator;
+let logDir: string;
+let forwards: PortForward[] = [];
+let amqpUrl: string;
+
+const podReady = (pod: { status: { conditions?: { type: string; status: string }[] } }) => pod.status.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+const readyOf = (resource: Resource) => resource.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+
+async function waitUntilEverythingReady(what: string, timeoutMs = 600_000): Promise<void> {
+  let waiting: string[] = [];
+  try {
+    await waitFor(
+      what,
+      async () => {
+        const list = await kubectlJson<{ items: Resource[] }>(["-n", namespace, "get", `${RABBIT_CLUSTERS},${TOPOLOGY_PLURALS}`]);
+        waiting = list.items.filter((r) => !readyOf(r)).map((r) => `${r.kind}/${r.metadata.name}: ${r.status?.conditions?.find((c) => c.type === "Ready")?.message ?? "no status"}`);
+        return list.items.length === TOPOLOGY.length + 1 && waiting.length === 0;
+      },
+      { timeoutMs, intervalMs: 2000 },
+    );
+  } catch (error) {
+    throw new Error(`${String(error)}\nnot Ready:\n  ${waiting.join("\n  ")}\noperator log (tail):\n${(await operator.logs()).split("\n").slice(-30).join("\n")}`);
+  }
+}
+
+/** An AMQP URL through a fresh port-forward to the client Service, as the app user. */
+async function connectThroughService(): Promise<string> {
+  const secret = await kubectlJson<{ data: Record<string, string> }>(["-n", namespace, "get", "secret", "app-user-credentials"]);
+  const decode = (key: string) => Buffer.from(secret.data[key]!, "base64").toString("utf8");
+  const forward = await portForward(namespace, `service/${cluster}`, 5672, join(logDir, `amqp-${forwards.length}.log`));
+  forwards.push(forward);
+  return `amqp://${encodeURIComponent(decode("username"))}:${encodeURIComponent(decode("password"))}@127.0.0.1:${forward.localPort}/${vhost}`;
+}
+
+async function stopForwards(): Promise<void> {
+  for (const forward of forwards) await forward.stop();
+  forwards = [];
+}
+
+const timed = async <T>(what: string, body: () => Promise<T>): Promise<T> => {
+  const started = Date.now();
+  try {
+    return await body();
+  } finally {
+    console.log(`${what}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  }
+};
+
+beforeAll(async () => {
+  logDir = await mkdtemp(join(tmpdir(), "rabbit-operator-e2e-product-"));
+  await kubectl(["create", "namespace", namespace]);
+  operator = await timed("operator installed with the chart", () => installOperator({ release: "rabbit-operator", namespace: "e2e-product-operator", image: e2e.operatorImage, watchNamespaces: [namespace] }));
+}, 600_000);
+
+afterAll(async () => {
+  await stopForwards();
+  // Topology first, while the operator still runs to release the finalizers.
+  await kubectl(["-n", namespace, "delete", TOPOLOGY_PLURALS, "--all", "--timeout=120s"], { timeoutMs: 150_000 }).catch(() => undefined);
+  await kubectl(["delete", "namespace", namespace, "--timeout=180s"], { timeoutMs: 200_000 }).catch(() => undefined);
+  await operator?.uninstall().catch(() => undefined);
+  await rm(logDir, { recursive: true, force: true });
+}, 900_000);
+
+describe("the product, installed with the chart, declared as objects, used with amqplib", () => {
+  it("brings up a 3 disc + 2 ram cluster and its topology, all Ready", async () => {
+    const rabbitCluster = {
+      apiVersion: API_VERSION,
+      kind: "RabbitCluster",
+      metadata: { name: cluster },
+      spec: {
+        image: e2e.rabbitmqImage,
+        nodes: { disc: 3, ram: 2 },
+        resources: { requests: { cpu: "10m", memory: "200Mi" }, limits: { memory: "1Gi" } },
+        persistence: { storage: "1Gi", whenDeleted: "Delete" },
+        terminationGracePeriodSeconds: 30,
+      },
+    };
+    await timed("cluster and topology Ready", async () => {
+      await kubectl(["apply", "-n", namespace, "-f", "-"], { input: JSON.stringify({ apiVersion: "v1", kind: "List", items: [rabbitCluster, ...TOPOLOGY] }) });
+      await waitUntilEverythingReady("the cluster and every topology object Ready");
+    });
+    // What RabbitMQ itself has, asked on a node.
+    const queues = JSON.parse(await kubectl(["-n", namespace, "exec", `${cluster}-disc-0`, "-c", "rabbitmq", "--", "rabbitmqctl", "list_queues", "-q", "-p", vhost, "name", "type", "durable", "--formatter", "json"])) as {
+      name: string;
+      type: string;
+      durable: boolean;
+    }[];
+    expect(queues.map((q) => [q.name, q.type, q.durable]).sort()).toEqual(QUEUES.map((o) => [o.spec.name, o.spec.type, o.spec.durable]).sort());
+    // The node runs as the image's unprivileged user and logs to stdout.
+    expect((await kubectl(["-n", namespace, "exec", `${cluster}-ram-0`, "-c", "rabbitmq", "--", "id", "-u"])).trim()).toBe("999");
+    expect(await kubectl(["-n", namespace, "logs", `${cluster}-ram-0`, "-c", "rabbitmq"])).toContain("Server startup complete");
+  }, 900_000);
+
+  it("runs the classic workloads through the cluster's Service with the generated credentials", async () => {
+    amqpUrl = await connectThroughService();
+    const hello = await helloWorld(amqpUrl, "hello");
+    expect(hello.received.map((d) => d.content)).toEqual(["Hello World!"]);
+
+    const work = await workQueue(amqpUrl, "tasks", { tasks: 8 });
+    const shares = [work.byWorker["worker-1"], work.byWorker["worker-2"]].map((tasks) => [...tasks].sort());
+    expect(shares).toEqual(expect.arrayContaining([
+      ["task-1", "task-3", "task-5", "task-7"],
+      ["task-2", "task-4", "task-6", "task-8"],
+    ]));
+
+    const redelivery = await manualAckRedelivery(amqpUrl, "acked");
+    expect(redelivery.second).toMatchObject({ consumer: "survivor", content: redelivery.message, redelivered: true });
+    expect(redelivery.messagesLeftAfterAck).toBe(0);
+
+    const fair = await fairDispatch(amqpUrl, "fair", { messages: 6 });
+    expect(fair.busyWhileHolding).toEqual(["hold-me"]);
+    expect(fair.quickWhileBusyHeld).toEqual(["work-1", "work-2", "work-3", "work-4", "work-5"]);
+  }, 300_000);
+
+  it("keeps persistent messages of a durable queue through a restart of every node", async () => {
+    const { messages } = await publishPersistent(amqpUrl, "durable-jobs", { count: 200, prefix: "job" });
+    await stopForwards();
+    const before = new Map((await kubectlJson<{ items: { metadata: { name: string; uid: string } }[] }>(["-n", namespace, "get", "pods", "-l", `app.kubernetes.io/instance=${cluster}`])).items.map((p) => [p.metadata.name, p.metadata.uid]));
+    await timed("every node restarted and the cluster Ready again", async () => {
+      await kubectl(["-n", namespace, "delete", "pods", "-l", `app.kubernetes.io/instance=${cluster}`, "--wait=false"]);
+      await waitFor(
+        "five new pods, all Ready",
+        async () => {
+          const pods = (await kubectlJson<{ items: { metadata: { name: string; uid: string }; status: { conditions?: { type: string; status: string }[] } }[] }>(["-n", namespace, "get", "pods", "-l", `app.kubernetes.io/instance=${cluster}`])).items;
+          return pods.length === 5 && pods.every((p) => before.get(p.metadata.name) !== p.metadata.uid && podReady(p));
+        },
+        { timeoutMs: 600_000, intervalMs: 2000 },
+      );
+      await waitUntilEverythingReady("everything Ready after the restart");
+    });
+    amqpUrl = await connectThroughService();
+    const result = await consumeAndVerify(amqpUrl, "durable-jobs", messages, { timeoutMs: 60_000 });
+    expect({ missing: result.missing, left: result.messagesLeft }).toEqual({ missing: [], left: 0 });
+    expect(result.received.every((d) => d.persistent)).toBe(true);
+  }, 900_000);
+
+  it("loses no confirmed message of 10,000 when a disc node is killed mid-stream", async () => {
+    await stopForwards();
+    const secret = await kubectlJson<{ data: Record<string, string> }>(["-n", namespace, "get", "secret", "app-user-credentials"]);
+    const decode = (key: string) => Buffer.from(secret.data[key]!, "base64").toString("utf8");
+    // Pinned to disc-0 so that the publisher's own connection is not the one that dies.
+    const forward = await portForward(namespace, `pod/${cluster}-disc-0`, 5672, join(logDir, "amqp-disc-0.log"));
+    forwards.push(forward);
+    const url = `amqp://${encodeURIComponent(decode("username"))}:${encodeURIComponent(decode("password"))}@127.0.0.1:${forward.localPort}/${vhost}`;
+
+    const victim = `${cluster}-disc-1`;
+    const victimUid = (await kubectlJson<{ metadata: { uid: string } }>(["-n", namespace, "get", "pod", victim])).metadata.uid;
+    let confirmedSoFar = 0;
+    let confirmedWhenKilled: number | undefined;
+    let killing: Promise<void> | undefined;
+    const published = await timed("10,000 confirmed publishes with disc-1 killed", () =>
+      publishConfirmed(url, "confirms", {
+        count: 10_000,
+        window: 50,
+        timeoutMs: 120_000,
+        onConfirmed: (confirmed) => {
+          confirmedSoFar = confirmed;
+          if (confirmed === 1_000) {
+            killing = kubectl(["-n", namespace, "delete", "pod", victim, "--grace-period=0", "--force"]).then(() => {
+              confirmedWhenKilled = confirmedSoFar;
+            });
+          }
+        },
+      }),
+    );
+    await killing;
+    console.log(
+      `confirmed ${published.confirmed.length} (${confirmedWhenKilled} when disc-1 was killed), nacked ${published.nacked.length}, unanswered ${published.unanswered.length}${published.interruptedBy ? `, interrupted by ${published.interruptedBy}` : ""}`,
+    );
+    // The kill landed mid-stream, and a new disc-1 replaced the killed one.
+    expect(confirmedWhenKilled).toBeLessThan(10_000);
+    await waitFor("a new disc-1", async () => (await kubectlJson<{ metadata: { uid: string } }>(["-n", namespace, "get", "pod", victim])).metadata.uid !== victimUid, { timeoutMs: 60_000 });
+    expect(published.interruptedBy).toBeUndefined();
+    expect(published.confirmed.length + published.nacked.length).toBe(10_000);
+
+    const consumed = await timed("consumed", () => consumeAndVerify(url, "confirms", published.confirmed, { timeoutMs: 180_000 }));
+    expect(consumed.missing).toHaveLength(0);
+    expect(consumed.messagesLeft).toBe(0);
+    await waitUntilEverythingReady("the cluster Ready again with disc-1 back");
+  }, 900_000);
+
+  it("uninstalls cleanly: objects first, nothing stuck on a finalizer, then the chart", async () => {
+    await stopForwards();
+    await timed("topology and cluster deleted", async () => {
+      await kubectl(["-n", namespace, "delete", TOPOLOGY_PLURALS, "--all", "--timeout=120s"], { timeoutMs: 150_000 });
+      await kubectl(["-n", namespace, "delete", RABBIT_CLUSTERS, cluster, "--timeout=120s"], { timeoutMs: 150_000 });
+    });
+    const left = await kubectlJson<{ items: Resource[] }>(["-n", namespace, "get", `${RABBIT_CLUSTERS},${TOPOLOGY_PLURALS}`]);
+    expect(left.items.map((r) => `${r.kind}/${r.metadata.name} finalizers=${r.metadata.finalizers?.join(",") ?? ""}`)).toEqual([]);
+    await timed("chart uninstalled", () => operator.uninstall());
+    const operatorObjects = await kubectl(["get", "clusterroles,clusterrolebindings", "-l", "app.kubernetes.io/instance=rabbit-operator", "-o", "name"]);
+    expect(operatorObjects.trim()).toBe("");
+  }, 600_000);
+});
