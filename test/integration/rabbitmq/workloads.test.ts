@@ -2,6 +2,7 @@
 // through the management API client (as the operator will declare them).
 import { beforeAll, describe, expect, it } from "vitest";
 import type { ManagementClient } from "../../../operator/rabbitmq/management.js";
+import { waitFor } from "../../harness/exec.js";
 import { useRabbitCluster } from "../../harness/rabbitmq/use-rabbit-cluster.js";
 import { consumeAndVerify, fairDispatch, helloWorld, manualAckRedelivery, publishPersistent, workQueue } from "../../harness/workloads.js";
 
@@ -21,6 +22,15 @@ describe("classic workloads on a 2 disc + 1 ram cluster", () => {
     await client.putPermission(vhost, "worker", { configure: "", write: ".*", read: ".*" });
     // The workloads log in as a user who may not declare anything: every queue comes from the API.
     url = rabbit.amqpUrl({ vhost, username: "worker", password: "worker-secret" });
+    // Every node applies the committed records in its own time (seen under load: the ram node
+    // refused the worker's connection right after): wait until each node's own API has them.
+    for (const node of rabbit.nodes) {
+      const local = rabbit.management(node);
+      await waitFor(`${node.nodeName} to know the vhost and the worker's permission`, async () => Boolean((await local.getVhost(vhost)) && (await local.getPermission(vhost, "worker"))), {
+        timeoutMs: 15_000,
+        intervalMs: 100,
+      });
+    }
   });
 
   it("hello world: one message from a producer to a consumer", async () => {
