@@ -160,8 +160,10 @@ Look around:
   kubectl -n ${namespace} get rabbitmq      # the category of all our kinds
   kubectl -n ${namespace} exec ${name}-disc-0 -c rabbitmq -- rabbitmqctl cluster_status
 
-Tear down (topology first, while the operator runs to remove it from RabbitMQ):
-  kubectl -n ${namespace} delete ${TOPOLOGY_KINDS.map((k) => `${k.plural}.${GROUP}`).join(",")} --all
+Tear down (topology first, while the operator runs to remove it from RabbitMQ; the vhost last:
+deleting a vhost takes the operator's permissions in it before its queues are gone):
+  kubectl -n ${namespace} delete ${TOPOLOGY_KINDS.filter((k) => k.kind !== "Vhost").map((k) => `${k.plural}.${GROUP}`).join(",")} --all
+  kubectl -n ${namespace} delete vhosts.${GROUP} --all
   kubectl delete namespace ${namespace}
   helm uninstall rabbit-operator -n ${OPERATOR_NAMESPACE}${embedded ? "\n  npm run cluster:down      # the embedded cluster itself" : ""}`);
 }
