@@ -12,6 +12,7 @@ import { consumeAndVerify, fairDispatch, helloWorld, manualAckRedelivery, publis
 import { kubectl, kubectlJson } from "./support/kubectl.js";
 import { installOperator, type InstalledOperator } from "./support/operator.js";
 import { portForward, type PortForward } from "./support/port-forward.js";
+import { localAmqpUrl, podReady, readCredentials } from "./support/rabbitmq.js";
 
 const e2e = inject("e2eCluster");
 const namespace = "e2e-product";
@@ -53,7 +54,6 @@ let logDir: string;
 let forwards: PortForward[] = [];
 let amqpUrl: string;
 
-const podReady = (pod: { status: { conditions?: { type: string; status: string }[] } }) => pod.status.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
 const readyOf = (resource: Resource) => resource.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
 
 async function waitUntilEverythingReady(what: string, timeoutMs = 600_000): Promise<void> {
@@ -73,13 +73,14 @@ async function waitUntilEverythingReady(what: string, timeoutMs = 600_000): Prom
   }
 }
 
+/** The operator-generated credentials of the User object "app". */
+const appCredentials = () => readCredentials(namespace, "app-user-credentials");
+
 /** An AMQP URL through a fresh port-forward to the client Service, as the app user. */
 async function connectThroughService(): Promise<string> {
-  const secret = await kubectlJson<{ data: Record<string, string> }>(["-n", namespace, "get", "secret", "app-user-credentials"]);
-  const decode = (key: string) => Buffer.from(secret.data[key]!, "base64").toString("utf8");
   const forward = await portForward(namespace, `service/${cluster}`, 5672, join(logDir, `amqp-${forwards.length}.log`));
   forwards.push(forward);
-  return `amqp://${encodeURIComponent(decode("username"))}:${encodeURIComponent(decode("password"))}@127.0.0.1:${forward.localPort}/${vhost}`;
+  return localAmqpUrl(await appCredentials(), forward.localPort, vhost);
 }
 
 async function stopForwards(): Promise<void> {
@@ -171,7 +172,7 @@ describe("the product, installed with the chart, declared as objects, used with 
       await waitFor(
         "five new pods, all Ready",
         async () => {
-          const pods = (await kubectlJson<{ items: { metadata: { name: string; uid: string }; status: { conditions?: { type: string; status: string }[] } }[] }>(["-n", namespace, "get", "pods", "-l", `app.kubernetes.io/instance=${cluster}`])).items;
+          const pods = (await kubectlJson<{ items: { metadata: { name: string; uid: string; deletionTimestamp?: string }; status: { conditions?: { type: string; status: string }[] } }[] }>(["-n", namespace, "get", "pods", "-l", `app.kubernetes.io/instance=${cluster}`])).items;
           return pods.length === 5 && pods.every((p) => before.get(p.metadata.name) !== p.metadata.uid && podReady(p));
         },
         { timeoutMs: 600_000, intervalMs: 2000 },
@@ -186,12 +187,10 @@ describe("the product, installed with the chart, declared as objects, used with 
 
   it("loses no confirmed message of 10,000 when a disc node is killed mid-stream", async () => {
     await stopForwards();
-    const secret = await kubectlJson<{ data: Record<string, string> }>(["-n", namespace, "get", "secret", "app-user-credentials"]);
-    const decode = (key: string) => Buffer.from(secret.data[key]!, "base64").toString("utf8");
     // Pinned to disc-0 so that the publisher's own connection is not the one that dies.
     const forward = await portForward(namespace, `pod/${cluster}-disc-0`, 5672, join(logDir, "amqp-disc-0.log"));
     forwards.push(forward);
-    const url = `amqp://${encodeURIComponent(decode("username"))}:${encodeURIComponent(decode("password"))}@127.0.0.1:${forward.localPort}/${vhost}`;
+    const url = localAmqpUrl(await appCredentials(), forward.localPort, vhost);
 
     const victim = `${cluster}-disc-1`;
     const victimUid = (await kubectlJson<{ metadata: { uid: string } }>(["-n", namespace, "get", "pod", victim])).metadata.uid;

@@ -13,6 +13,7 @@ import { consumeAndVerify, publishPersistent } from "../harness/workloads.js";
 import { kubectl, kubectlJson } from "./support/kubectl.js";
 import { installOperator, type InstalledOperator } from "./support/operator.js";
 import { portForward, type PortForward } from "./support/port-forward.js";
+import { localAmqpUrl, podReady, readCredentials } from "./support/rabbitmq.js";
 
 const e2e = inject("e2eCluster");
 const namespace = "e2e-operated";
@@ -42,7 +43,6 @@ let logDir: string;
 
 const getCluster = () => kubectlJson<StoredCluster>(["-n", namespace, "get", "rabbitcluster", name]);
 const listPods = async () => (await kubectlJson<{ items: Pod[] }>(["-n", namespace, "get", "pods", "-l", `app.kubernetes.io/instance=${name}`])).items;
-const podReady = (pod: Pod) => !pod.metadata.deletionTimestamp && (pod.status.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false);
 const patchCluster = (spec: object) => kubectl(["-n", namespace, "patch", "rabbitcluster", name, "--type=merge", "-p", JSON.stringify({ spec })]);
 
 function expectedNodes(cluster: RabbitCluster, type: NodeType, count: number): string[] {
@@ -78,11 +78,7 @@ async function waitUntilReady(what: string, timeoutMs = 600_000): Promise<Stored
   return last!;
 }
 
-async function defaultUser(): Promise<{ username: string; password: string }> {
-  const secret = await kubectlJson<{ data: Record<string, string> }>(["-n", namespace, "get", "secret", `${name}-default-user`]);
-  const decode = (key: string) => Buffer.from(secret.data[key]!, "base64").toString("utf8");
-  return { username: decode("username"), password: decode("password") };
-}
+const defaultUser = () => readCredentials(namespace, `${name}-default-user`);
 
 async function clusterEvents(reason: string): Promise<string[]> {
   const events = await kubectlJson<{ items: { reason: string; note?: string }[] }>([
@@ -196,7 +192,7 @@ describe("a RabbitCluster of 3 disc and 2 ram nodes, run by the operator install
       const amqp = await portForward(namespace, `pod/${name}-disc-0`, 5672, join(logDir, "amqp.log"));
       forwards.push(amqp);
       const client = new ManagementClient({ url: `http://127.0.0.1:${management.localPort}`, ...credentials });
-      const amqpUrl = `amqp://${encodeURIComponent(credentials.username)}:${encodeURIComponent(credentials.password)}@127.0.0.1:${amqp.localPort}`;
+      const amqpUrl = localAmqpUrl(credentials, amqp.localPort);
 
       await client.declareQueue("/", "e2e-quorum", { type: "quorum" });
       await client.declareQueue("/", "e2e-classic", { type: "classic" });
@@ -264,7 +260,7 @@ describe("a RabbitCluster of 3 disc and 2 ram nodes, run by the operator install
       forwards.push(amqp);
       const client = new ManagementClient({ url: `http://127.0.0.1:${viaRam.localPort}`, ...credentials });
       await client.declareQueue("/", "stranded", { type: "classic" });
-      const amqpUrl = `amqp://${encodeURIComponent(credentials.username)}:${encodeURIComponent(credentials.password)}@127.0.0.1:${amqp.localPort}`;
+      const amqpUrl = localAmqpUrl(credentials, amqp.localPort);
       await publishPersistent(amqpUrl, "stranded", { count: 3, prefix: "stranded" });
 
       await patchCluster({ nodes: { disc: 3, ram: 1 } });
