@@ -17,13 +17,18 @@ const MAX_DIFFERENCES = 10;
 /** Set by the API server, never by an apply: not compared. */
 const SERVER_METADATA = new Set(["name", "namespace", "uid", "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp", "managedFields", "selfLink"]);
 
+/** Fields of a Secret whose values are secret: differences name them, never show them. */
+const SECRET_FIELDS = new Set(["data", "stringData"]);
+
 /**
  * The differences (readable paths, at most a few) that applying desired would make to observed;
- * empty when the apply would change nothing and can be skipped.
+ * empty when the apply would change nothing and can be skipped. They are written to logs, so a
+ * Secret's values never appear in them: only the keys that differ.
  */
 export function applyDifferences(desired: KubeObject, observed: KubeObject | undefined, fieldManager: string): string[] {
   if (!observed) return ["object does not exist"];
   const differences: string[] = [];
+  const isSecret = desired.kind === "Secret";
   for (const [key, value] of Object.entries(desired)) {
     if (key === "apiVersion" || key === "kind" || key === "status") continue;
     if (key === "metadata") {
@@ -32,7 +37,7 @@ export function applyDifferences(desired: KubeObject, observed: KubeObject | und
         if (!SERVER_METADATA.has(field)) compareDesired(fieldValue, observedMetadata[field], ["metadata", field], differences);
       }
     } else {
-      compareDesired(value, (observed as JsonObject)[key], [key], differences);
+      compareDesired(value, (observed as JsonObject)[key], [key], differences, isSecret && SECRET_FIELDS.has(key));
     }
   }
   const owned = appliedFields(observed, fieldManager);
@@ -51,7 +56,7 @@ export function appliedFields(observed: KubeObject, fieldManager: string): Field
   return entry ? ((entry.fieldsV1 ?? {}) as FieldSet) : undefined;
 }
 
-function compareDesired(desired: unknown, observed: unknown, path: string[], out: string[]): void {
+function compareDesired(desired: unknown, observed: unknown, path: string[], out: string[], secret = false): void {
   if (out.length >= MAX_DIFFERENCES || desired === undefined || desired === null) return;
   if (Array.isArray(desired)) {
     // A missing list and an empty one are the same: the API server drops empty lists.
@@ -60,17 +65,17 @@ function compareDesired(desired: unknown, observed: unknown, path: string[], out
       out.push(`${formatPath(path)}: ${desired.length} items desired, ${list.length} observed`);
       return;
     }
-    desired.forEach((item, index) => compareDesired(item, list[index], [...path, `[${index}]`], out));
+    desired.forEach((item, index) => compareDesired(item, list[index], [...path, `[${index}]`], out, secret));
     return;
   }
   if (isObject(desired)) {
     const object = asObject(observed);
-    for (const [key, value] of Object.entries(desired)) compareDesired(value, object[key], [...path, key], out);
+    for (const [key, value] of Object.entries(desired)) compareDesired(value, object[key], [...path, key], out, secret);
     return;
   }
-  if (!scalarsEqual(desired, observed, path)) {
-    out.push(`${formatPath(path)}: desired ${JSON.stringify(desired)}, observed ${JSON.stringify(observed) ?? "nothing"}`);
-  }
+  if (scalarsEqual(desired, observed, path)) return;
+  if (secret) out.push(`${formatPath(path)}: ${observed === undefined ? "missing" : "differs"} (secret value not shown)`);
+  else out.push(`${formatPath(path)}: desired ${JSON.stringify(desired)}, observed ${JSON.stringify(observed) ?? "nothing"}`);
 }
 
 function collectNoLongerDesired(owned: FieldSet, desired: unknown, path: string[], out: string[]): void {

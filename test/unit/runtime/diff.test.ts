@@ -47,6 +47,19 @@ describe("applyDifferences", () => {
     expect(applyDifferences(desiredConfigMap, undefined, MANAGER)).toEqual(["object does not exist"]);
   });
 
+  it("names the keys of a Secret that differ without ever showing their values", () => {
+    const secret = (data: Record<string, string>) => ({
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "s", namespace: "ns", managedFields: applied({ "f:data": { "f:password": {}, "f:uri": {} } }) },
+      data,
+    });
+    const desired = { ...secret({ password: "c2VjcmV0LW9uZQ==", uri: "aHR0cDovL3g=" }), metadata: { name: "s", namespace: "ns" } };
+    const differences = applyDifferences(desired, secret({ password: "c2VjcmV0LXR3bw==" }), MANAGER);
+    expect(differences).toEqual(["data.password: differs (secret value not shown)", "data.uri: missing (secret value not shown)"]);
+    expect(differences.join()).not.toMatch(/c2VjcmV0|aHR0cDovL3g|secret-one|secret-two/);
+  });
+
   it("finds a field we set before and no longer desire, which the apply would remove", () => {
     const stored = storedConfigMap();
     stored.metadata!.managedFields = applied({ "f:data": { "f:rabbitmq.conf": {}, "f:old.conf": {} }, "f:metadata": { "f:labels": { "f:app": {} } } });
