@@ -1,17 +1,13 @@
 // Cluster membership operations, run with RabbitMQ's own CLI tools inside the node pods: the
 // management API has no endpoint for them. Each is safe to repeat (a reconcile can be cut off
-// between any two of them and run them again).
+// between any two of them and run them again), and each stops when its signal is aborted.
 import type { KubeConfig } from "@kubernetes/client-node";
+import type { NodeOperations, QuorumCheck } from "../controllers/rabbit-cluster/node-operations-port.js";
 import { PodExecError, execInPod, execInPodChecked, type ExecResult } from "./pod-exec.js";
 
 export const RABBITMQ_CONTAINER = "rabbitmq";
 
-export interface QuorumCheck {
-  critical: boolean;
-  detail: string;
-}
-
-export class ClusterOperations {
+export class ClusterOperations implements NodeOperations {
   constructor(
     private readonly kc: KubeConfig,
     private readonly namespace: string,
@@ -21,43 +17,43 @@ export class ClusterOperations {
     return { namespace: this.namespace, pod, container: RABBITMQ_CONTAINER };
   }
 
-  private run(pod: string, command: string[], timeoutMs?: number): Promise<ExecResult> {
-    return execInPod(this.kc, this.target(pod), command, timeoutMs);
+  private run(pod: string, command: string[], signal?: AbortSignal, timeoutMs?: number): Promise<ExecResult> {
+    return execInPod(this.kc, this.target(pod), command, { timeoutMs, signal });
   }
 
-  /** Whether stopping this pod's node would leave a quorum queue without a majority. */
-  async quorumCritical(pod: string): Promise<QuorumCheck> {
-    const result = await this.run(pod, ["rabbitmq-queues", "check_if_node_is_quorum_critical"]);
+  private async runChecked(pod: string, command: string[], signal?: AbortSignal, timeoutMs?: number): Promise<string> {
+    return execInPodChecked(this.kc, this.target(pod), command, { timeoutMs, signal });
+  }
+
+  async quorumCritical(pod: string, signal?: AbortSignal): Promise<QuorumCheck> {
+    const result = await this.run(pod, ["rabbitmq-queues", "check_if_node_is_quorum_critical"], signal);
     return { critical: result.exitCode !== 0, detail: (result.stdout + result.stderr).trim() };
   }
 
-  /**
-   * Messages (ready + unacknowledged) of the queues of a vhost that live on this pod's node, asked
-   * of the queue processes themselves: exact at this moment, unlike the management statistics.
-   */
-  async localQueueMessages(pod: string, vhost: string): Promise<Map<string, number>> {
-    const output = await execInPodChecked(this.kc, this.target(pod), ["rabbitmqctl", "list_queues", "-q", "-p", vhost, "--local", "name", "messages", "--formatter", "json"]);
+  /** Asked of the queue processes themselves: exact at this moment, unlike the management statistics. */
+  async localQueueMessages(pod: string, vhost: string, signal?: AbortSignal): Promise<Map<string, number>> {
+    const output = await this.runChecked(pod, ["rabbitmqctl", "list_queues", "-q", "-p", vhost, "--local", "name", "messages", "--formatter", "json"], signal);
     return parseQueueMessages(output);
   }
 
-  /** Maintenance mode: moves queue leaders away, closes client connections, stops accepting new ones. */
-  async drain(pod: string, timeoutSeconds: number): Promise<void> {
-    await execInPodChecked(this.kc, this.target(pod), ["rabbitmq-upgrade", "drain", "-t", String(timeoutSeconds)], (timeoutSeconds + 30) * 1000);
+  async drain(pod: string, timeoutSeconds: number, signal?: AbortSignal): Promise<void> {
+    await this.runChecked(pod, ["rabbitmq-upgrade", "drain", "-t", String(timeoutSeconds)], signal, (timeoutSeconds + 30) * 1000);
   }
 
-  /** Removes the node's members from every quorum queue (run from another node). */
-  async shrinkQuorumQueues(fromPod: string, node: string): Promise<void> {
-    await execInPodChecked(this.kc, this.target(fromPod), ["rabbitmq-queues", "shrink", node, "--errors-only"]);
+  async revive(pod: string, signal?: AbortSignal): Promise<void> {
+    await this.runChecked(pod, ["rabbitmq-upgrade", "revive"], signal);
   }
 
-  /** Adds a member on this node to every quorum queue that lacks one (run on any node). */
-  async growQuorumQueues(fromPod: string, node: string): Promise<void> {
-    await execInPodChecked(this.kc, this.target(fromPod), ["rabbitmq-queues", "grow", node, "all", "--errors-only"]);
+  async shrinkQuorumQueues(fromPod: string, node: string, signal?: AbortSignal): Promise<void> {
+    await this.runChecked(fromPod, ["rabbitmq-queues", "shrink", node, "--errors-only"], signal);
   }
 
-  /** Removes a stopped node from the cluster's membership (run from a running node). */
-  async forget(fromPod: string, node: string): Promise<void> {
-    const result = await this.run(fromPod, ["rabbitmqctl", "forget_cluster_node", node]);
+  async growQuorumQueues(fromPod: string, node: string, signal?: AbortSignal): Promise<void> {
+    await this.runChecked(fromPod, ["rabbitmq-queues", "grow", node, "all", "--errors-only"], signal);
+  }
+
+  async forget(fromPod: string, node: string, signal?: AbortSignal): Promise<void> {
+    const result = await this.run(fromPod, ["rabbitmqctl", "forget_cluster_node", node], signal);
     // Forgetting a node that is no longer a member is what we wanted anyway.
     if (result.exitCode !== 0 && !/not a member|not_a_cluster_node/i.test(result.stdout + result.stderr)) {
       throw new PodExecError(fromPod, ["rabbitmqctl", "forget_cluster_node", node], result, `exited with ${result.exitCode}`);

@@ -37,23 +37,33 @@ export function exitCodeOf(status: V1Status): number {
   return cause?.message ? Number(cause.message) : 1;
 }
 
-export async function execInPod(
-  kc: KubeConfig,
-  target: { namespace: string; pod: string; container: string },
-  command: string[],
-  timeoutMs = 120_000,
-): Promise<ExecResult> {
+export interface ExecOptions {
+  /** Default 2 minutes. */
+  timeoutMs?: number;
+  /** Aborted (shutdown, lost leadership): the stream is closed and the call fails at once. */
+  signal?: AbortSignal;
+}
+
+export async function execInPod(kc: KubeConfig, target: { namespace: string; pod: string; container: string }, command: string[], options: ExecOptions = {}): Promise<ExecResult> {
+  const { timeoutMs = 120_000, signal } = options;
+  if (signal?.aborted) throw new PodExecError(target.pod, command, undefined, "not started: the operator stopped leading");
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
   const exec = new Exec(kc);
   return new Promise<ExecResult>((resolve, reject) => {
     let settled = false;
+    const onAbort = () => {
+      socket?.close();
+      finish(() => reject(new PodExecError(target.pod, command, undefined, "stopped: the operator stopped leading")));
+    };
     const finish = (outcome: () => void) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
       outcome();
     };
+    signal?.addEventListener("abort", onAbort, { once: true });
     const result = (status: V1Status): ExecResult => ({
       exitCode: exitCodeOf(status),
       stdout: Buffer.concat(stdout).toString(),
@@ -80,8 +90,8 @@ export async function execInPod(
 }
 
 /** Runs a command and throws PodExecError unless it exits 0. */
-export async function execInPodChecked(kc: KubeConfig, target: { namespace: string; pod: string; container: string }, command: string[], timeoutMs?: number): Promise<string> {
-  const result = await execInPod(kc, target, command, timeoutMs);
+export async function execInPodChecked(kc: KubeConfig, target: { namespace: string; pod: string; container: string }, command: string[], options: ExecOptions = {}): Promise<string> {
+  const result = await execInPod(kc, target, command, options);
   if (result.exitCode !== 0) throw new PodExecError(target.pod, command, result, `exited with ${result.exitCode}`);
   return result.stdout;
 }

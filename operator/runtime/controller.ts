@@ -17,6 +17,23 @@ export interface ReconcileRequest {
   readonly signal: AbortSignal;
 }
 
+/** Thrown by a reconcile that stopped before acting because its signal was aborted. */
+export class StoppedLeadingError extends Error {
+  override readonly name = "StoppedLeadingError";
+  constructor() {
+    super("the controller stopped (shutdown or lost leadership): nothing more is done in this reconcile");
+  }
+}
+
+/**
+ * Called right before every write a former leader must not make: a reconcile that outlives its
+ * leadership (a long exec, a slow API) stops there instead of acting on a cluster that another
+ * replica now manages.
+ */
+export function throwIfStopped(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new StoppedLeadingError();
+}
+
 export interface ReconcileResult {
   /** Reconcile this key again after this delay, even if nothing changes (polling). */
   requeueAfterMs?: number;
@@ -148,7 +165,11 @@ export class Controller {
         outcome = "success";
       }
     } catch (error) {
-      if (error instanceof TerminalError) {
+      if (signal.aborted) {
+        // Stopped leading mid-reconcile: whoever leads next starts over from a full list.
+        outcome = "error";
+        log.info("reconcile stopped: the controller is stopping", { error: describeError(error) });
+      } else if (error instanceof TerminalError) {
         queue.forget(key);
         outcome = "terminal_error";
         log.error("reconcile failed; not retried until the object changes", { error: describeError(error) });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Controller, TerminalError, type ReconcileOutcome, type Reconciler, type ReconcileRequest, type ReconcileResult } from "../../../operator/runtime/index.js";
+import { Controller, StoppedLeadingError, TerminalError, throwIfStopped, type ReconcileOutcome, type Reconciler, type ReconcileRequest, type ReconcileResult } from "../../../operator/runtime/index.js";
 import { FakeClock, settle } from "./fake-clock.js";
 
 /** A reconciler whose answers the test scripts, recording every call. */
@@ -147,5 +147,33 @@ describe("Controller", () => {
     expect(controller.running).toBe(false);
     controller.enqueue("ns/other");
     expect(controller.workQueue).toBeUndefined();
+  });
+
+  it("a reconcile that outlives its leadership makes none of the writes it guards with throwIfStopped", async () => {
+    const clock = new FakeClock();
+    const writes: string[] = [];
+    let releaseSlowStep: () => void = () => {};
+    const { controller } = controllerWith(
+      {
+        async reconcile(request) {
+          throwIfStopped(request.signal);
+          writes.push("before the slow step");
+          // A long step (an exec, a slow API) during which the Lease is lost.
+          await new Promise<void>((resolve) => (releaseSlowStep = resolve));
+          throwIfStopped(request.signal);
+          writes.push("after the slow step");
+        },
+      },
+      clock,
+    );
+    controller.start();
+    controller.enqueue("ns/a");
+    await settle();
+    const stopped = controller.stop();
+    releaseSlowStep();
+    await stopped;
+    expect(writes).toEqual(["before the slow step"]);
+    expect(() => throwIfStopped(AbortSignal.abort())).toThrow(StoppedLeadingError);
+    expect(() => throwIfStopped(new AbortController().signal)).not.toThrow();
   });
 });
