@@ -28,7 +28,9 @@ export class Problem {
     readonly message: string,
     /**
      * The cluster itself is gone (deleted RabbitCluster or connection Secret): there is nothing
-     * left to delete the object from, so a deletion need not wait for it.
+     * left to delete the object from, so a deletion need not wait for it. A cluster that exists
+     * but may not be used now (namespace not allowed or not watched) is not gone: the deletion
+     * waits until it can be carried out.
      */
     readonly clusterGone = false,
   ) {}
@@ -96,6 +98,12 @@ export interface TopologyAdapter<R extends TopologyResource, Desired, Observed> 
   declare(client: ManagementClient, desired: Desired, observed: Observed | undefined): Promise<void>;
   /** Removes the object from RabbitMQ; succeeds when it is already absent. */
   delete(client: ManagementClient, desired: Desired): Promise<void>;
+  /**
+   * Deleting it in RabbitMQ takes along what it contains, and with it the operator's access to
+   * them (a vhost: its permissions go first). Its deletion then waits until no object that needs
+   * it is left in Kubernetes.
+   */
+  readonly deletionWaitsForContents?: boolean;
   /** Which RabbitMQ objects this one cannot exist without (read from the spec). */
   needs(resource: R): TopologyRef[];
   /** Which RabbitMQ objects this one is (read from the spec and status). */

@@ -71,7 +71,7 @@ export function resolveConnection(reference: ClusterReference, objectNamespace: 
 function viaRabbitCluster(name: string, namespace: string, objectNamespace: string, lookups: ConnectionLookups): ClusterConnection | Problem {
   const watched = lookups.watchedNamespaces ?? [];
   if (watched.length > 0 && !watched.includes(namespace)) {
-    return new Problem("ClusterNotFound", `RabbitCluster ${namespace}/${name} is in a namespace the operator does not watch (it watches ${watched.join(", ")})`, true);
+    return new Problem("ClusterNotWatched", `RabbitCluster ${namespace}/${name} is in a namespace the operator does not watch (it watches ${watched.join(", ")})`);
   }
   const cluster = lookups.cluster(namespace, name);
   if (!cluster) return new Problem("ClusterNotFound", `RabbitCluster ${namespace}/${name} does not exist`, true);
@@ -80,7 +80,6 @@ function viaRabbitCluster(name: string, namespace: string, objectNamespace: stri
     return new Problem(
       "ClusterNamespaceNotAllowed",
       `RabbitCluster ${namespace}/${name} does not allow topology objects from namespace ${objectNamespace}: list it in the cluster's ${ALLOWED_NAMESPACES_ANNOTATION} annotation`,
-      true,
     );
   }
   const secretName = clusterNames(cluster).defaultUser;

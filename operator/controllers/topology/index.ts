@@ -86,6 +86,7 @@ export function addTopologyControllers(manager: Manager, options: TopologyContro
   // What each kind needs and provides, for waking up the objects that wait for one another.
   const dependencies: DependencyView[] = [];
   const dependencyView = <R extends TopologyResource, D, O>(adapter: TopologyAdapter<R, D, O>): DependencyView => ({
+    kind: adapter.definition.kind,
     informer: informers.get(adapter.definition.kind)!,
     // The informer of a kind holds objects of that kind only.
     needs: (object) => adapter.needs(object as R),
@@ -114,6 +115,7 @@ export function addTopologyControllers(manager: Manager, options: TopologyContro
         mapTo(clusters, (cluster) => waitingForCluster(informer, cluster)),
         mapTo(secrets, (secret) => usingSecret(informer, secret, adapter.definition.kind === "User")),
         ...dependencies.map((other) => mapTo(other.informer, (changed) => waitingFor(own, changed, other))),
+        ...(adapter.deletionWaitsForContents ? dependencies.map((other) => mapTo(other.informer, (changed) => deletionsWaitingFor(own, changed, other))) : []),
       ],
       reconciler: new TopologyReconciler({
         adapter,
@@ -125,6 +127,7 @@ export function addTopologyControllers(manager: Manager, options: TopologyContro
         clients: manager.clients,
         managementClient,
         logger: manager.logger.child({ controller: name }),
+        contents: (object) => contentsOf(object, own, dependencies),
         onRepaired: (kind) => driftRepaired.inc({ kind }),
       }),
       maxConcurrentReconciles: options.maxConcurrentReconciles ?? 4,
@@ -202,6 +205,7 @@ function usingSecret<R extends TopologyResource>(informer: Informer<R>, secret: 
 }
 
 interface DependencyView {
+  kind: string;
   informer: Informer<TopologyResource>;
   needs(object: TopologyResource): TopologyRef[];
   provides(object: TopologyResource): TopologyRef[];
@@ -224,6 +228,37 @@ function waitingFor(waiting: DependencyView, changed: TopologyResource, provider
         isNotReady(object) &&
         referenceKey(object.spec.rabbitmqClusterReference, object.metadata.namespace ?? "") === cluster &&
         waiting.needs(object).some((ref) => provided.has(refKey(ref))),
+    )
+    .map(keyOf);
+}
+
+/** The objects (as "Kind namespace/name") of other kinds in the same cluster that need what container provides. */
+function contentsOf(container: TopologyResource, view: DependencyView, all: readonly DependencyView[]): string[] {
+  const provided = new Set(view.provides(container).map(refKey));
+  const cluster = referenceKey(container.spec.rabbitmqClusterReference, container.metadata.namespace ?? "");
+  return all
+    .filter((other) => other !== view)
+    .flatMap((other) =>
+      other.informer
+        .list()
+        .filter((object) => referenceKey(object.spec.rabbitmqClusterReference, object.metadata.namespace ?? "") === cluster && other.needs(object).some((ref) => provided.has(refKey(ref))))
+        .map((object) => `${other.kind} ${keyOf(object)}`),
+    )
+    .sort();
+}
+
+/** Objects of a container kind being deleted that may be waiting for `changed` (their content) to go. */
+function deletionsWaitingFor(containers: DependencyView, changed: TopologyResource, changedView: DependencyView): string[] {
+  const needed = new Set(changedView.needs(changed).map(refKey));
+  if (needed.size === 0) return [];
+  const cluster = referenceKey(changed.spec.rabbitmqClusterReference, changed.metadata.namespace ?? "");
+  return containers.informer
+    .list()
+    .filter(
+      (object) =>
+        object.metadata.deletionTimestamp &&
+        referenceKey(object.spec.rabbitmqClusterReference, object.metadata.namespace ?? "") === cluster &&
+        containers.provides(object).some((ref) => needed.has(refKey(ref))),
     )
     .map(keyOf);
 }

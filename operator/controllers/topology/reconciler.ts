@@ -10,7 +10,7 @@
 import type { ManagementClient, ManagementConnection } from "../../rabbitmq/management.js";
 import type { ObjectWriter } from "../../runtime/apply.js";
 import type { KubeClients } from "../../runtime/clients.js";
-import type { ReconcileRequest, ReconcileResult, Reconciler } from "../../runtime/controller.js";
+import { throwIfStopped, type ReconcileRequest, type ReconcileResult, type Reconciler } from "../../runtime/controller.js";
 import { isNotFound } from "../../runtime/errors.js";
 import type { EventRecorder } from "../../runtime/events.js";
 import type { Informer } from "../../runtime/informer.js";
@@ -23,6 +23,10 @@ import { computeStatus, isReadyForGeneration, problemOf, type Outcome } from "./
 
 /** Held by every topology object until RabbitMQ no longer needs it (deletionPolicy decides). */
 export const TOPOLOGY_FINALIZER = "rabbit.operator.dev/topology-deletion";
+
+/** How many waited-for objects a status message names. */
+const MAX_LISTED = 10;
+const CONTENTS_RECHECK_MS = 30_000;
 
 /** Thrown after Ready=False was written, so that the work queue retries with backoff. */
 export class TopologyNotReadyError extends Error {
@@ -43,6 +47,11 @@ export interface TopologyReconcilerOptions<R extends TopologyResource, D, O> {
   managementClient: (connection: ManagementConnection) => ManagementClient;
   logger: Logger;
   now?: () => number;
+  /**
+   * For kinds whose deletion waits for their contents: the objects (of other kinds, as
+   * "Kind namespace/name") that still need this one.
+   */
+  contents?: (object: R) => string[];
   /** Told of every object found different from its spec and declared again (for metrics). */
   onRepaired?: (kind: string) => void;
 }
@@ -57,8 +66,10 @@ export class TopologyReconciler<R extends TopologyResource, D, O> implements Rec
   async reconcile(request: ReconcileRequest): Promise<ReconcileResult> {
     const object = this.options.informer.get(request.name, request.namespace);
     if (!object) return {};
-    if (object.metadata.deletionTimestamp) return this.finalize(object);
+    const { signal } = request;
+    if (object.metadata.deletionTimestamp) return this.finalize(object, signal);
     if (!object.metadata.finalizers?.includes(TOPOLOGY_FINALIZER)) {
+      throwIfStopped(signal);
       // The update this makes brings the object back with the finalizer, from the cache.
       await this.options.writer.addFinalizer(object, TOPOLOGY_FINALIZER);
       return {};
@@ -77,6 +88,7 @@ export class TopologyReconciler<R extends TopologyResource, D, O> implements Rec
       let observed = await adapter.observe(client, desired);
       const differences = adapter.differences(desired, observed);
       if (differences.length > 0) {
+        throwIfStopped(signal);
         await adapter.declare(client, desired, observed);
         await this.reportRepair(object, what, differences);
         // RabbitMQ accepts some declarations without applying them (an existing exchange keeps
@@ -103,7 +115,7 @@ export class TopologyReconciler<R extends TopologyResource, D, O> implements Rec
   }
 
   /** The object is being deleted: remove it from RabbitMQ unless retained, then let it go. */
-  private async finalize(object: R): Promise<ReconcileResult> {
+  private async finalize(object: R, signal: AbortSignal): Promise<ReconcileResult> {
     if (!object.metadata.finalizers?.includes(TOPOLOGY_FINALIZER)) return {};
     const { adapter, events } = this.options;
     if (object.spec.deletionPolicy === "retain") {
@@ -112,7 +124,11 @@ export class TopologyReconciler<R extends TopologyResource, D, O> implements Rec
     }
     const connection = resolveConnection(object.spec.rabbitmqClusterReference, object.metadata.namespace ?? "", this.options.lookups);
     if (connection instanceof Problem) {
-      if (!connection.clusterGone) return this.fail(object, connection);
+      if (!connection.clusterGone) {
+        // The cluster is there but may not be used now: letting go would leave the object in RabbitMQ.
+        const hint = "the object is kept until it can be deleted in RabbitMQ (deletionPolicy: retain lets it go without deleting)";
+        return this.fail(object, new Problem(connection.reason, `${connection.message}; ${hint}`));
+      }
       // Nothing is left to delete it from; waiting would keep the object (and its namespace) forever.
       await events.event(object, "Warning", "NotDeletedInRabbitMQ", `not deleted in RabbitMQ: ${connection.message}`);
       await this.release(object);
@@ -125,7 +141,18 @@ export class TopologyReconciler<R extends TopologyResource, D, O> implements Rec
       return {};
     }
     const what = adapter.describe(desired);
+    if (adapter.deletionWaitsForContents) {
+      const contents = this.options.contents?.(object) ?? [];
+      if (contents.length > 0) {
+        const listed = contents.length > MAX_LISTED ? `${contents.slice(0, MAX_LISTED).join(", ")} and ${contents.length - MAX_LISTED} more` : contents.join(", ");
+        const problem = new Problem("WaitingForContents", `${capitalize(what)} is deleted once the objects in it are: ${listed}`);
+        await this.writeStatus(object, { ready: false, problem }, desired);
+        // The watches bring it back as soon as one of them goes; this is only a safety net.
+        return { requeueAfterMs: CONTENTS_RECHECK_MS };
+      }
+    }
     try {
+      throwIfStopped(signal);
       await adapter.delete(this.options.managementClient(connection.connection), desired);
     } catch (error) {
       const problem = problemOf(error, "delete", what, connection.description);

@@ -80,6 +80,7 @@ export const vhostAdapter: TopologyAdapter<Vhost, DesiredVhost, ObservedVhost> =
   async delete(client, desired) {
     await client.deleteVhost(desired.name);
   },
+  deletionWaitsForContents: true,
   needs: () => [],
   provides: (vhost) => [{ type: "vhost", vhost: vhost.spec.name }],
   caveats(desired, observed) {

@@ -28,6 +28,8 @@ export interface TopologyEnvironment {
   topology: TopologyControllers;
   /** Writes to the API server made by the operator (not by the tests). */
   kubeWrites: RecordedRequest[];
+  /** Every line the operator logged, at its most verbose level. */
+  logLines: string[];
   /** Every management API request the operator made. */
   managementRequests: AttemptEvent[];
   resetCounters(): void;
@@ -61,12 +63,20 @@ export async function startTopologyEnvironment(
 
   const recorder = writeRecorder();
   const managementRequests: AttemptEvent[] = [];
+  const logLines: string[] = [];
   const manager = new Manager({
     kubeConfig: clients.kc,
     namespaces,
     leaderElection: false,
     clientMiddleware: [recorder.middleware],
-    logger: createLogger({ level: process.env.TOPOLOGY_TEST_LOG_LEVEL === "debug" ? "debug" : "warn" }),
+    // Everything is kept (for the secret-leak check); TOPOLOGY_TEST_LOG_LEVEL=debug also prints it.
+    logger: createLogger({
+      level: "debug",
+      write: (line) => {
+        logLines.push(line);
+        if (process.env.TOPOLOGY_TEST_LOG_LEVEL === "debug") process.stderr.write(`${line}\n`);
+      },
+    }),
   });
   const topology = addTopologyControllers(manager, {
     clusterDomain: "cluster.local",
@@ -84,6 +94,7 @@ export async function startTopologyEnvironment(
     manager,
     topology,
     kubeWrites: recorder.writes,
+    logLines,
     managementRequests,
     resetCounters() {
       recorder.reset();

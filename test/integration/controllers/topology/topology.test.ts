@@ -12,6 +12,7 @@ import { waitFor } from "../../../harness/exec.js";
 import { freePort } from "../../../harness/ports.js";
 import { apply } from "../../../harness/kube.js";
 import { useRabbitCluster } from "../../../harness/rabbitmq/use-rabbit-cluster.js";
+import { SecretLeakScanner, eventTexts, logTexts } from "../../../support/secret-leaks.js";
 import {
   CLUSTER,
   managementWrites,
@@ -30,11 +31,14 @@ const rabbit = useRabbitCluster({ name: "topology", disc: 2, ram: 1 });
 let env: TopologyEnvironment;
 let ns: string;
 let admin: ManagementClient;
+/** Every password the tests made, read or imported: none may ever show in a log line, Event or status. */
+const secrets = new SecretLeakScanner();
 
 beforeAll(async () => {
   env = await startTopologyEnvironment(inject("kubeconfig"), rabbit, { namespaces: 2, driftPeriodMs: 2_000 });
   ns = env.namespaces[0]!;
   admin = rabbit.management();
+  secrets.add("the cluster's default user", rabbit.admin.password);
 }, 120_000);
 
 afterAll(async () => {
@@ -61,6 +65,7 @@ async function canLogIn(username: string, password: string): Promise<boolean> {
 async function secretData(name: string, namespace = ns): Promise<Record<string, string> | undefined> {
   try {
     const secret = await env.clients.core.readNamespacedSecret({ name, namespace });
+    secrets.addSecretData(name, secret.data, ["password"]);
     return Object.fromEntries(Object.entries(secret.data ?? {}).map(([key, value]) => [key, Buffer.from(value, "base64").toString("utf8")]));
   } catch {
     return undefined;
@@ -335,6 +340,8 @@ describe("external cluster through a connection Secret", () => {
 
 describe("password rotation", () => {
   it("imports credentials from a Secret and changes the password in RabbitMQ when the Secret changes", async () => {
+    secrets.add("carol's first password", "first-password");
+    secrets.add("carol's second password", "second-password");
     await env.clients.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: "carol-login" }, stringData: { username: "carol", password: "first-password" } } });
     await create("User", "carol", { tags: ["management"], importCredentialsSecret: { name: "carol-login" } });
     const carol = await ready("User", "carol");
@@ -353,6 +360,7 @@ describe("password rotation", () => {
     await ready("User", "erin");
     const generated = (await secretData("erin-user-credentials"))!.password!;
     expect(await canLogIn("erin", generated)).toBe(true);
+    secrets.add("erin's edited password", "chosen-by-a-human");
     await env.clients.core.patchNamespacedSecret({ name: "erin-user-credentials", namespace: ns, body: { stringData: { password: "chosen-by-a-human" } } }, setMergePatch());
     await waitFor("erin's edited password to work", () => canLogIn("erin", "chosen-by-a-human"), { timeoutMs: 15_000, intervalMs: 200 });
     expect(await canLogIn("erin", generated)).toBe(false);
@@ -470,12 +478,96 @@ describe("bad input: Ready=False with the reason, retried with backoff, never a 
   });
 });
 
+describe("deletion: a finalizer goes only when the object is gone from RabbitMQ, its cluster is gone, or it is retained", () => {
+  const clusterAllowing = (annotations: Record<string, string>) =>
+    put({ apiVersion: "rabbit.operator.dev/v1alpha1", kind: "RabbitCluster", metadata: { name: CLUSTER, namespace: ns, annotations }, spec: { image: "localhost/rabbit-operator/rabbitmq:3.10.8", nodes: { disc: 2, ram: 1 } } });
+
+  it("a queue whose cluster stops allowing its namespace is kept, with its queue in RabbitMQ, until it can be deleted there", async () => {
+    const other = env.namespaces[1]!;
+    await clusterAllowing({ [ALLOWED_NAMESPACES_ANNOTATION]: other });
+    await put({ ...topologyObject("Queue", "guest", other, {}), spec: { name: "guest", rabbitmqClusterReference: { name: CLUSTER, namespace: ns } } });
+    await ready("Queue", "guest", other);
+    await clusterAllowing({});
+    await env.clients.objects.delete({ apiVersion: "rabbit.operator.dev/v1alpha1", kind: "Queue", metadata: { name: "guest", namespace: other } });
+
+    const condition = await waitCondition(env.clients, "Queue", "guest", other, { status: "False", reason: "ClusterNamespaceNotAllowed" });
+    expect(condition.message).toContain("deletionPolicy: retain");
+    expect((await read(env.clients, "Queue", "guest", other))?.metadata?.finalizers).toContain(TOPOLOGY_FINALIZER);
+    expect(await admin.getQueue("/", "guest")).toBeDefined();
+
+    await clusterAllowing({ [ALLOWED_NAMESPACES_ANNOTATION]: other });
+    await waitFor("the Queue to be gone", async () => (await read(env.clients, "Queue", "guest", other)) === undefined, { timeoutMs: 30_000, intervalMs: 100 });
+    expect(await admin.getQueue("/", "guest")).toBeUndefined();
+  });
+
+  it("deleting a vhost waits until no object of ours is left in it, then deletes it in RabbitMQ", async () => {
+    await create("Vhost", "crowded", { name: "crowded" });
+    await ready("Vhost", "crowded");
+    await create("Queue", "crowded-q", { name: "q", vhost: "crowded" });
+    await create("Exchange", "crowded-x", { name: "x", vhost: "crowded", type: "fanout" });
+    await create("Binding", "crowded-b", { vhost: "crowded", source: "x", destination: "q", destinationType: "queue" });
+    await create("Permission", "crowded-p", { vhost: "crowded", user: rabbit.admin.username, permissions: { configure: ".*", write: ".*", read: ".*" } });
+    await create("Policy", "crowded-pol", { name: "crowded-pol", vhost: "crowded", pattern: "^q$", definition: { "max-length": 10 } });
+    for (const [kind, name] of [["Queue", "crowded-q"], ["Exchange", "crowded-x"], ["Binding", "crowded-b"], ["Permission", "crowded-p"], ["Policy", "crowded-pol"]] as const) await ready(kind, name);
+
+    // The vhost first: the worst order, since deleting it in RabbitMQ takes the operator's access to the rest.
+    await env.clients.objects.delete({ apiVersion: "rabbit.operator.dev/v1alpha1", kind: "Vhost", metadata: { name: "crowded", namespace: ns } });
+    const waiting = await waitCondition(env.clients, "Vhost", "crowded", ns, { status: "False", reason: "WaitingForContents" });
+    expect(waiting.message).toContain(`Queue ${ns}/crowded-q`);
+    expect(waiting.message).toContain(`Policy ${ns}/crowded-pol`);
+    expect(await admin.getVhost("crowded")).toBeDefined();
+    expect(await admin.getQueue("crowded", "q")).toBeDefined();
+
+    await Promise.all(["Queue/crowded-q", "Exchange/crowded-x", "Binding/crowded-b", "Permission/crowded-p", "Policy/crowded-pol"].map((id) => {
+      const [kind, name] = id.split("/") as [string, string];
+      return env.clients.objects.delete({ apiVersion: "rabbit.operator.dev/v1alpha1", kind, metadata: { name, namespace: ns } });
+    }));
+    await waitFor("the Vhost to be gone", async () => (await read(env.clients, "Vhost", "crowded", ns)) === undefined, { timeoutMs: 30_000, intervalMs: 100 });
+    expect(await admin.getVhost("crowded")).toBeUndefined();
+  });
+});
+
 /** client-node sends JSON Patch unless told otherwise. */
 function setMergePatch() {
   return setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
 }
 
 describe("after the rest", () => {
+  it("no password made, read or imported by any test is in the operator's log, an Event or a status", async () => {
+    expect(secrets.size).toBeGreaterThanOrEqual(6);
+    const statuses = [];
+    for (const namespace of env.namespaces) {
+      for (const kind of ["Vhost", "User", "Permission", "Queue", "Exchange", "Binding", "Policy"]) {
+        const list = await env.clients.objects.list("rabbit.operator.dev/v1alpha1", kind, namespace);
+        for (const item of list.items) statuses.push({ where: `${kind} ${namespace}/${item.metadata?.name} status`, text: JSON.stringify((item as { status?: unknown }).status) });
+      }
+    }
+    expect(env.logLines.length).toBeGreaterThan(100);
+    expect(secrets.scan([...logTexts(env.logLines), ...(await eventTexts(env.clients.objects, env.namespaces)), ...statuses])).toEqual([]);
+  });
+
+  it("deleting a namespace with a whole topology inside finishes, whatever the order, and leaves nothing in RabbitMQ", async () => {
+    const other = env.namespaces[1]!;
+    await put({ apiVersion: "rabbit.operator.dev/v1alpha1", kind: "RabbitCluster", metadata: { name: CLUSTER, namespace: ns, annotations: { [ALLOWED_NAMESPACES_ANNOTATION]: other } }, spec: { image: "localhost/rabbit-operator/rabbitmq:3.10.8", nodes: { disc: 2, ram: 1 } } });
+    const inOther = (kind: string, name: string, spec: Record<string, unknown>) =>
+      put({ ...topologyObject(kind, name, other, {}), spec: { ...spec, rabbitmqClusterReference: { name: CLUSTER, namespace: ns } } });
+    await inOther("Vhost", "team", { name: "team" });
+    await inOther("User", "team-app", {});
+    await inOther("Permission", "team-app", { vhost: "team", userReference: { name: "team-app" }, permissions: { configure: ".*", write: ".*", read: ".*" } });
+    await inOther("Queue", "team-q", { name: "q", vhost: "team", type: "quorum" });
+    await inOther("Exchange", "team-x", { name: "x", vhost: "team", type: "topic" });
+    await inOther("Binding", "team-b", { vhost: "team", source: "x", destination: "q", destinationType: "queue", routingKey: "#" });
+    await inOther("Policy", "team-pol", { name: "team-pol", vhost: "team", pattern: ".*", applyTo: "queues", definition: { "max-length": 1000 } });
+    for (const [kind, name] of [["Vhost", "team"], ["User", "team-app"], ["Permission", "team-app"], ["Queue", "team-q"], ["Exchange", "team-x"], ["Binding", "team-b"], ["Policy", "team-pol"]] as const) await ready(kind, name, other);
+    const username = (await read(env.clients, "User", "team-app", other))?.status?.username;
+    expect(username).toBeTruthy();
+
+    await env.clients.core.deleteNamespace({ name: other });
+    await waitFor(`namespace ${other} to be gone`, async () => env.clients.core.readNamespace({ name: other }).then(() => false, () => true), { timeoutMs: 60_000, intervalMs: 250 });
+    expect(await admin.getVhost("team")).toBeUndefined();
+    expect(await admin.getUser(username!)).toBeUndefined();
+  });
+
   it("the garbage collector has taken a deleted User's credentials Secret (it owns it)", async () => {
     // kube-controller-manager learns of new CRDs through discovery every 30 s, so this is checked last.
     await waitFor("alice's credentials Secret to be collected", async () => (await secretData("alice-user-credentials")) === undefined, { timeoutMs: 45_000 });

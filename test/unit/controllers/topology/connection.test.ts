@@ -39,16 +39,18 @@ describe("resolveConnection through a RabbitCluster", () => {
   });
 
   it("allows another namespace only when the cluster's annotation lists it (or *)", () => {
-    expect(resolveConnection({ name: "demo", namespace: "messaging" }, "team-a", lookups([demo], defaultUser))).toMatchObject({ reason: "ClusterNamespaceNotAllowed" });
+    // Not gone: a deletion waits until the cluster allows it again (or the object is retained).
+    expect(resolveConnection({ name: "demo", namespace: "messaging" }, "team-a", lookups([demo], defaultUser))).toMatchObject({ reason: "ClusterNamespaceNotAllowed", clusterGone: false });
     for (const allowed of ["team-a", "team-b, team-a", "*"]) {
       const annotated = { ...demo, metadata: { ...demo.metadata, annotations: { [ALLOWED_NAMESPACES_ANNOTATION]: allowed } } };
       expect(resolveConnection({ name: "demo", namespace: "messaging" }, "team-a", lookups([annotated], defaultUser))).toMatchObject({ description: "RabbitCluster messaging/demo" });
     }
   });
 
-  it("says when the cluster is in a namespace the operator does not watch", () => {
+  it("says when the cluster is in a namespace the operator does not watch, which is not the cluster being gone", () => {
     expect(resolveConnection({ name: "demo", namespace: "elsewhere" }, "messaging", lookups([demo], defaultUser, ["messaging"]))).toMatchObject({
-      reason: "ClusterNotFound",
+      reason: "ClusterNotWatched",
+      clusterGone: false,
       message: "RabbitCluster elsewhere/demo is in a namespace the operator does not watch (it watches messaging)",
     });
   });
