@@ -75,7 +75,7 @@ export const RabbitClusterSpec = Type.Object(
         storage: Quantity({ description: "Size of each node's volume.", default: "10Gi" }),
         whenDeleted: StringEnum(["Retain", "Delete"] as const, {
           description:
-            "What happens to the volumes (and so the messages) when the RabbitCluster is deleted: Retain keeps the PersistentVolumeClaims, Delete removes them.",
+            "What happens to the volumes (and so the messages) when the RabbitCluster is deleted: Retain keeps the PersistentVolumeClaims and the Secrets of the default user and the Erlang cookie their data needs (a RabbitCluster created again with the same name adopts them); Delete removes them all.",
           default: "Retain",
         }),
       },
@@ -212,6 +212,21 @@ export const RabbitClusterStatus = Type.Object(
           { description: "A policy applied from spec.policies." },
         ),
         { description: "The policies the operator applied from spec.policies; one removed from spec is deleted from RabbitMQ." },
+      ),
+    ),
+    nodeRemoval: Type.Optional(
+      Type.Object(
+        {
+          node: Type.String({ description: "Erlang node name of the node being removed." }),
+          pod: Type.String({ description: "Its pod." }),
+          type: NodeType,
+          ordinal: Type.Integer({ description: "Its ordinal in its StatefulSet.", minimum: 0, format: "int32" }),
+          startedAt: Type.String({ description: "When the operator started draining it.", format: "date-time" }),
+        },
+        {
+          description:
+            "A scale-down the operator started (drain, shrink quorum queues, one replica less) and has not finished. Recorded before the node is drained, so that after any interruption the next reconcile finishes it, or revives the node when it is wanted again.",
+        },
       ),
     ),
     endpoints: Type.Optional(

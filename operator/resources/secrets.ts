@@ -9,11 +9,23 @@ import { childMetadata, clusterNames, serviceHost } from "./names.js";
 
 export const ERLANG_COOKIE_KEY = ".erlang.cookie";
 
+/**
+ * The credentials go with the data: while the volumes outlive the cluster (whenDeleted: Retain),
+ * so do these Secrets (no owner reference, so the garbage collector leaves them), and a cluster
+ * created again with the same name adopts them. Without them the retained data could not be used.
+ */
+function credentialsMetadata(cluster: RabbitCluster, name: string) {
+  const metadata = childMetadata(cluster, name);
+  if (cluster.spec.persistence.whenDeleted === "Delete") return metadata;
+  const { ownerReferences: _owned, ...retained } = metadata;
+  return retained;
+}
+
 export function buildErlangCookieSecret(cluster: RabbitCluster, ctx: BuildContext): V1Secret {
   return {
     apiVersion: "v1",
     kind: "Secret",
-    metadata: childMetadata(cluster, clusterNames(cluster).erlangCookie),
+    metadata: credentialsMetadata(cluster, clusterNames(cluster).erlangCookie),
     type: "Opaque",
     data: base64Values({ [ERLANG_COOKIE_KEY]: ctx.erlangCookie }),
   };
@@ -26,7 +38,7 @@ export function buildDefaultUserSecret(cluster: RabbitCluster, ctx: BuildContext
   return {
     apiVersion: "v1",
     kind: "Secret",
-    metadata: childMetadata(cluster, clusterNames(cluster).defaultUser),
+    metadata: credentialsMetadata(cluster, clusterNames(cluster).defaultUser),
     type: "Opaque",
     data: base64Values({
       username,

@@ -157,6 +157,9 @@ function rabbitmqContainer(cluster: RabbitCluster, type: NodeType, ctx: BuildCon
     // A TCP check: every rabbitmq-diagnostics call boots an Erlang VM (1-1.5 s of CPU).
     readinessProbe: { tcpSocket: { port: "amqp" }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
     lifecycle: { preStop: { exec: { command: ["/bin/bash", "-c", PRE_STOP_SCRIPT] } } },
+    // A node that fails to boot leaves its last log lines in the pod status, for the condition
+    // that stops a roll to show RabbitMQ's own words (a bad config key, an unknown plugin).
+    terminationMessagePolicy: "FallbackToLogsOnError",
   };
 }
 

@@ -182,6 +182,37 @@ describe("a RabbitCluster of 3 disc and 2 ram nodes, run by the operator install
     expect(await clusterEvents("RollingRestart")).toHaveLength(5);
   }, 1_200_000);
 
+  it("stops a roll at the first pod a bad configuration crashes, says why in RabbitMQ's words, and rolls on once it is fixed", async () => {
+    const before = new Map((await listPods()).map((p) => [p.metadata.name, p.metadata.uid]));
+    // Valid `key = value` syntax, so only RabbitMQ itself can refuse it when the node boots.
+    await patchCluster({ rabbitmq: { additionalConfig: "consumer_timeout = 3600000\nno_such.setting = 1\n" } });
+    let failing: Condition | undefined;
+    await waitFor(
+      "AllReplicasReady=False PodFailing",
+      async () => {
+        failing = (await getCluster()).status?.conditions?.find((c) => c.type === "AllReplicasReady" && c.reason === "PodFailing");
+        return failing !== undefined;
+      },
+      { timeoutMs: 300_000, intervalMs: 2000 },
+    );
+    console.log(`bad configuration reported: ${failing!.message.slice(0, 300)}`);
+    expect(failing!.message).toContain(`pod ${name}-ram-1`);
+    expect(failing!.message).toContain("no_such.setting");
+    // Held there for a while: the roll went no further than the first pod.
+    await new Promise((resolve) => setTimeout(resolve, 30_000));
+    const restarted = (await listPods()).filter((p) => before.get(p.metadata.name) !== p.metadata.uid).map((p) => p.metadata.name);
+    expect(restarted).toEqual([`${name}-ram-1`]);
+    expect((await getCluster()).status?.conditions?.find((c) => c.type === "Ready")).toMatchObject({ status: "False", reason: "PodFailing" });
+
+    // Reverted: the failing pod, now on an old template, is replaced at once and the cluster heals.
+    const started = Date.now();
+    await patchCluster({ rabbitmq: { additionalConfig: "consumer_timeout = 3600000\n" } });
+    await waitUntilReady("the cluster Ready after the fix", 600_000);
+    console.log(`fixed configuration: Ready again in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    const after = await listPods();
+    expect(after.filter((p) => before.get(p.metadata.name) !== p.metadata.uid).map((p) => p.metadata.name)).toEqual([`${name}-ram-1`]);
+  }, 900_000);
+
   it("scales ram 2 -> 3 -> 1 and disc 3 -> 5 -> 3 without losing a persistent message or leaving a member behind", async () => {
     const credentials = await defaultUser();
     // Through disc-0, which stays through every step: a classic queue lives where it was declared.
@@ -287,6 +318,59 @@ describe("a RabbitCluster of 3 disc and 2 ram nodes, run by the operator install
       expect((await clusterStatus()).ram_nodes).toEqual(expectedNodes(stored, "ram", 1));
     } finally {
       for (const forward of forwards) await forward.stop();
+    }
+  }, 1_200_000);
+
+  it("finishes, or reverts, a scale-down whose operator was killed while the node was drained: no node stays drained", async () => {
+    const credentials = await defaultUser();
+    const management = await portForward(namespace, `pod/${name}-disc-0`, 15672, join(logDir, "management-kill.log"));
+    try {
+      const authorization = `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString("base64")}`;
+      const drainedNodes = async () => {
+        const response = await fetch(`http://127.0.0.1:${management.localPort}/api/nodes?columns=name,being_drained`, { headers: { authorization } });
+        const nodes = (await response.json()) as { name: string; being_drained?: boolean }[];
+        if (nodes.some((n) => n.being_drained === undefined)) throw new Error("this RabbitMQ does not report being_drained");
+        return new Set(nodes.filter((n) => n.being_drained).map((n) => n.name));
+      };
+      const ramReplicas = async () => (await kubectlJson<{ spec: { replicas: number } }>(["-n", namespace, "get", "statefulset", `${name}-ram`])).spec.replicas;
+      /** Kills the operator (SIGKILL, no grace) once the node is in maintenance and before it has left. */
+      const killOperatorWhileDrained = async (node: string) => {
+        await waitFor(`${node} drained by the operator`, async () => (await drainedNodes()).has(node), { timeoutMs: 180_000, intervalMs: 100 });
+        await kubectl(["-n", operator.namespace, "delete", "pod", "-l", "app.kubernetes.io/name=rabbit-operator", "--grace-period=0", "--force", "--wait=false"]);
+        // The kill landed mid-removal: drained, and its replica not yet taken away.
+        expect(await ramReplicas()).toBe(2);
+        expect((await drainedNodes()).has(node)).toBe(true);
+      };
+
+      await patchCluster({ nodes: { disc: 3, ram: 2 } });
+      const stored = await waitUntilReady("ram-1 added");
+      const ram1 = nodeName(stored, "ram", 1, CLUSTER_DOMAIN);
+
+      // 1. Killed mid-removal, and the node wanted again before the next operator starts: revived.
+      await patchCluster({ nodes: { disc: 3, ram: 1 } });
+      await killOperatorWhileDrained(ram1);
+      await patchCluster({ nodes: { disc: 3, ram: 2 } });
+      let started = Date.now();
+      await waitUntilReady("ram-1 revived by the restarted operator", 300_000);
+      console.log(`killed mid-drain, node wanted again: revived and Ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      expect(await drainedNodes()).toEqual(new Set());
+      expect((await clusterStatus()).running_nodes).toContain(ram1);
+      expect(await clusterEvents("NodeRevived")).not.toHaveLength(0);
+
+      // 2. Killed mid-removal, the spec unchanged: the next operator finishes the removal.
+      await patchCluster({ nodes: { disc: 3, ram: 1 } });
+      await killOperatorWhileDrained(ram1);
+      started = Date.now();
+      const after = await waitUntilReady("ram-1 removed by the restarted operator", 300_000);
+      console.log(`killed mid-drain, removal still wanted: finished and Ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      const status = await clusterStatus();
+      expect(status.ram_nodes).toEqual(expectedNodes(after, "ram", 1));
+      expect(status.running_nodes.sort()).toEqual([...expectedNodes(after, "disc", 3), ...expectedNodes(after, "ram", 1)].sort());
+      expect(await drainedNodes()).toEqual(new Set());
+      expect(after.status?.conditions?.find((c) => c.type === "ReconcileSuccess")?.status).toBe("True");
+      expect(await clusterEvents("ResumingNodeRemoval")).not.toHaveLength(0);
+    } finally {
+      await management.stop();
     }
   }, 1_200_000);
 

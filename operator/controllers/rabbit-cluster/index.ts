@@ -1,18 +1,22 @@
 // Wires the RabbitCluster reconciler into a manager: the kinds it watches and owns.
-import type { KubeConfig, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
+import type { KubeConfig, V1PersistentVolumeClaim, V1Pod, V1Secret } from "@kubernetes/client-node";
 import { RABBIT_CLUSTER, type RabbitCluster } from "../../api/index.js";
 import { MANAGED_BY } from "../../resources/names.js";
 import type { Informer } from "../../runtime/informer.js";
 import type { KubeObject } from "../../runtime/kube-object.js";
+import { isNotFound } from "../../runtime/errors.js";
 import { mapTo, type Manager } from "../../runtime/manager.js";
 import { RESOURCES, customResource } from "../../runtime/resource-types.js";
 import type { ClusterManagement } from "./management-port.js";
+import type { NodeOperations } from "./node-operations-port.js";
 import { RabbitClusterReconciler } from "./reconciler.js";
 
 export interface RabbitClusterControllerOptions {
   kubeConfig: KubeConfig;
   clusterDomain: string;
   management: (cluster: RabbitCluster, credentials: { username: string; password: string }) => ClusterManagement;
+  /** What runs inside a namespace's node pods; default RabbitMQ's CLI tools over pods/exec. */
+  nodeOperations?: (namespace: string) => NodeOperations;
   maxConcurrentReconciles?: number;
 }
 
@@ -36,8 +40,9 @@ export function addRabbitClusterController(manager: Manager, options: RabbitClus
     name: "rabbitcluster",
     for: clusters,
     owns: [...owned.values()],
-    // Pods and volumes are owned by the StatefulSets, not by the cluster: map them by label.
-    watches: [mapTo(pods as Informer<KubeObject>, byInstanceLabel), mapTo(volumeClaims as Informer<KubeObject>, byInstanceLabel)],
+    // Pods and volumes are owned by the StatefulSets, and retained credentials Secrets by nobody
+    // (they outlive the cluster): map them by label.
+    watches: [mapTo(pods as Informer<KubeObject>, byInstanceLabel), mapTo(volumeClaims as Informer<KubeObject>, byInstanceLabel), mapTo(owned.get("Secret")!, byInstanceLabel)],
     maxConcurrentReconciles: options.maxConcurrentReconciles ?? 2,
     reconciler: new RabbitClusterReconciler({
       caches: { clusters, owned, pods, volumeClaims },
@@ -47,6 +52,15 @@ export function addRabbitClusterController(manager: Manager, options: RabbitClus
       kubeConfig: options.kubeConfig,
       clusterDomain: options.clusterDomain,
       management: options.management,
+      nodeOperations: options.nodeOperations,
+      readSecret: async (namespace, name) => {
+        try {
+          return (await manager.clients.objects.read({ apiVersion: "v1", kind: "Secret", metadata: { namespace, name } })) as V1Secret;
+        } catch (error) {
+          if (isNotFound(error)) return undefined;
+          throw error;
+        }
+      },
       logger: manager.logger.child({ controller: "rabbitcluster" }),
     }),
   });

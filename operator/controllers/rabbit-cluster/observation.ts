@@ -1,6 +1,10 @@
 // What the RabbitCluster controller observes before deciding anything: the Kubernetes side
 // (StatefulSets, pods, volumes) and the RabbitMQ side (cluster membership from the management API).
-import type { NodeType } from "../../api/index.js";
+import type { V1ContainerStatus } from "@kubernetes/client-node";
+import type { NodeType, RabbitClusterStatus } from "../../api/index.js";
+
+/** A scale-down the operator started and recorded in status before draining the node. */
+export type NodeRemoval = NonNullable<RabbitClusterStatus["nodeRemoval"]>;
 
 export interface StatefulSetObservation {
   replicas: number;
@@ -17,6 +21,8 @@ export interface PodObservation {
   terminating: boolean;
   /** controller-revision-hash of the pod; compared with the StatefulSet's updateRevision. */
   revision?: string;
+  /** Why its RabbitMQ container does not run (crash loop, image, config), with its last log lines. */
+  failure?: string;
 }
 
 export interface VolumeClaimObservation {
@@ -40,6 +46,10 @@ export interface ClusterObservation {
   rabbitNodes?: RabbitNodeObservation[];
   /** Why the management API could not be reached. */
   rabbitError?: string;
+  /** A condition reason for rabbitError when it is more than unreachable (DefaultUserRejected). */
+  rabbitErrorReason?: string;
+  /** The node removal recorded in status, if one was started and not finished. */
+  removal?: NodeRemoval;
 }
 
 export const NODE_TYPES: readonly NodeType[] = ["disc", "ram"];
@@ -49,4 +59,29 @@ export function parseOrdinal(name: string, prefix: string): number | undefined {
   if (!name.startsWith(prefix)) return undefined;
   const rest = name.slice(prefix.length);
   return /^\d+$/.test(rest) ? Number(rest) : undefined;
+}
+
+/** Waiting reasons of a container that will not run without a change. */
+const FAILING_WAITING_REASONS = new Set(["CrashLoopBackOff", "CreateContainerConfigError", "CreateContainerError", "ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName"]);
+const MAX_FAILURE_LINES = 8;
+
+/**
+ * Why the pod's RabbitMQ container is failing, from its status (pure): the waiting reason, the
+ * last exit, and the last lines it logged (its termination message); undefined while it runs or
+ * is merely starting.
+ */
+export function containerFailure(status: V1ContainerStatus | undefined): string | undefined {
+  if (!status || status.ready) return undefined;
+  const waiting = status.state?.waiting?.reason;
+  const terminated = status.state?.terminated ?? status.lastState?.terminated;
+  const failedExit = terminated && terminated.exitCode !== 0 ? terminated : undefined;
+  if (!(waiting && FAILING_WAITING_REASONS.has(waiting)) && !failedExit) return undefined;
+  const parts = [waiting ?? failedExit?.reason ?? "Error"];
+  if (failedExit) parts.push(`exit code ${failedExit.exitCode}${status.restartCount ? ` after ${status.restartCount} restarts` : ""}`);
+  const lines = (failedExit?.message ?? status.state?.waiting?.message ?? "")
+    .split("\n")
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .slice(-MAX_FAILURE_LINES);
+  return `${parts.join(", ")}${lines.length > 0 ? `: ${lines.join(" | ")}` : ""}`;
 }

@@ -3,12 +3,17 @@
 // reconcile, so a step interrupted at any line is simply decided again.
 import type { NodeType, RabbitCluster } from "../../api/index.js";
 import { clusterNames, nodeName } from "../../resources/names.js";
-import type { ClusterObservation, PodObservation, RabbitNodeObservation } from "./observation.js";
+import type { ClusterObservation, NodeRemoval, PodObservation, RabbitNodeObservation } from "./observation.js";
 import { NODE_TYPES } from "./observation.js";
 
 export type Step =
-  /** Remove the node with the highest ordinal of this type: checks, drain, shrink, then one replica less. */
-  | { kind: "removeNode"; type: NodeType; ordinal: number; node: string; pod: string }
+  /**
+   * Remove the node with the highest ordinal of this type: checks, record, drain, shrink, then one
+   * replica less. `resumed`: a removal recorded earlier and interrupted (its node may be drained).
+   */
+  | { kind: "removeNode"; type: NodeType; ordinal: number; node: string; pod: string; resumed: boolean }
+  /** A recorded removal that is no longer wanted (the spec keeps the node): take it out of maintenance. */
+  | { kind: "reviveNode"; node: string; pod: string }
   /** A node whose pod is gone for good is still a cluster member: forget it from a running node. */
   | { kind: "forgetNode"; node: string; fromPod: string }
   /** The volume of a removed and forgotten node: it would crash-loop with inconsistent_cluster if it came back. */
@@ -35,6 +40,15 @@ export function nextStep(cluster: RabbitCluster, observation: ClusterObservation
   const expectedNode = (type: NodeType, ordinal: number) => nodeName(cluster, type, ordinal, clusterDomain);
   const runningPods = observation.pods.filter((p) => p.ready);
   const anyRunningPod = (except?: string) => runningPods.find((p) => p.name !== except && p.type === "disc") ?? runningPods.find((p) => p.name !== except);
+
+  // 0. A removal started earlier and interrupted (operator killed, leadership lost, a step
+  //    failed): its node may be drained, so it is not ready and the cluster never settles. It is
+  //    finished when still wanted, else reverted, before anything else.
+  const removal = pendingRemoval(observation);
+  if (removal) {
+    if (cluster.spec.nodes[removal.type] <= removal.ordinal) return { kind: "removeNode", type: removal.type, ordinal: removal.ordinal, node: removal.node, pod: removal.pod, resumed: true };
+    return { kind: "reviveNode", node: removal.node, pod: removal.pod };
+  }
 
   // 1. Members whose pods are gone for good: forget them, so that no dead member stays.
   if (observation.rabbitNodes) {
@@ -68,11 +82,16 @@ export function nextStep(cluster: RabbitCluster, observation: ClusterObservation
     const ordinal = observed - 1;
     const unsettled = unsettledReason(cluster, observation, clusterDomain);
     if (unsettled) return unsettled;
-    return { kind: "removeNode", type, ordinal, node: expectedNode(type, ordinal), pod: podOf(type, ordinal) };
+    return { kind: "removeNode", type, ordinal, node: expectedNode(type, ordinal), pod: podOf(type, ordinal), resumed: false };
   }
 
   // 4. Rolling restart of pods on an old template, one at a time, only from a healthy cluster.
+  //    A pod that fails on its old template is the exception: it serves nobody, and the new
+  //    template may be what fixes it (a bad configuration reverted), so it is replaced at once.
+  //    A pod failing on the current template stops the roll: nothing else is restarted.
   const outdated = outdatedPods(observation);
+  const failingOutdated = outdated.find((p) => p.failure && !p.ready);
+  if (failingOutdated) return { kind: "restartPod", pod: failingOutdated.name, node: expectedNode(failingOutdated.type, failingOutdated.ordinal) };
   if (outdated.length > 0) {
     const unsettled = unsettledReason(cluster, observation, clusterDomain);
     if (unsettled) return unsettled;
@@ -80,6 +99,17 @@ export function nextStep(cluster: RabbitCluster, observation: ClusterObservation
     return { kind: "restartPod", pod: pod.name, node: expectedNode(pod.type, pod.ordinal) };
   }
   return { kind: "none" };
+}
+
+/**
+ * The recorded removal while it is still in progress: its StatefulSet still has the node's
+ * replica. Once the replica is gone the removal is done (forgetting the node and deleting its
+ * volume are steps of their own) and the record can be dropped.
+ */
+export function pendingRemoval(observation: ClusterObservation): NodeRemoval | undefined {
+  const removal = observation.removal;
+  if (!removal) return undefined;
+  return (observation.statefulSets[removal.type]?.replicas ?? 0) > removal.ordinal ? removal : undefined;
 }
 
 /** Pods whose template revision is not their StatefulSet's current one: ram before disc, highest ordinal first. */

@@ -3,7 +3,8 @@
 // when it changed. Level-triggered: every reconcile starts from what it observes.
 import type { V1PersistentVolumeClaim, V1Pod, V1Secret, V1StatefulSet } from "@kubernetes/client-node";
 import { RABBIT_CLUSTER, type Condition, type NodeType, type RabbitCluster, type RabbitClusterStatus } from "../../api/index.js";
-import { ClusterOperations } from "../../rabbitmq/cluster-operations.js";
+import { ClusterOperations, RABBITMQ_CONTAINER } from "../../rabbitmq/cluster-operations.js";
+import { ManagementApiError } from "../../rabbitmq/management.js";
 import {
   buildChildren,
   clusterNames,
@@ -14,7 +15,7 @@ import {
 } from "../../resources/index.js";
 import { NODE_TYPE_LABEL } from "../../resources/names.js";
 import { ERLANG_COOKIE_KEY } from "../../resources/secrets.js";
-import type { ReconcileRequest, ReconcileResult, Reconciler } from "../../runtime/controller.js";
+import { throwIfStopped, type ReconcileRequest, type ReconcileResult, type Reconciler } from "../../runtime/controller.js";
 import { setConditions } from "../../runtime/conditions.js";
 import type { ObjectWriter } from "../../runtime/apply.js";
 import type { EventRecorder } from "../../runtime/events.js";
@@ -25,8 +26,9 @@ import { customResource } from "../../runtime/resource-types.js";
 import type { StatusWriter } from "../../runtime/status.js";
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { ClusterManagement, QueueKey } from "./management-port.js";
-import { NODE_TYPES, parseOrdinal, type ClusterObservation, type PodObservation } from "./observation.js";
-import { nextStep, replicasToApply, type Step } from "./plan.js";
+import type { NodeOperations } from "./node-operations-port.js";
+import { NODE_TYPES, containerFailure, parseOrdinal, type ClusterObservation, type NodeRemoval, type PodObservation } from "./observation.js";
+import { nextStep, pendingRemoval, replicasToApply, type Step } from "./plan.js";
 import { policyChanges } from "./policies.js";
 import { allReplicasReady, clusterAvailable, ready, statusDetails, type ConditionValue } from "./status.js";
 
@@ -47,10 +49,20 @@ export interface RabbitClusterReconcilerOptions {
   clusterDomain: string;
   /** The management API of a cluster, with the default user's credentials. */
   management: (cluster: RabbitCluster, credentials: { username: string; password: string }) => ClusterManagement;
+  /** What runs inside a namespace's node pods; default RabbitMQ's CLI tools over pods/exec. */
+  nodeOperations?: (namespace: string) => NodeOperations;
+  /** Reads a Secret from the API server, past the cache; undefined when it does not exist. */
+  readSecret?: (namespace: string, name: string) => Promise<V1Secret | undefined>;
   logger: Logger;
   now?: () => number;
   /** How often a Ready cluster is looked at again for membership drift. */
   resyncMs?: number;
+}
+
+/** What a step leaves behind: a condition that blocks, when to look again. */
+interface StepOutcome {
+  blocked?: ConditionValue;
+  requeueAfterMs?: number;
 }
 
 const RESOURCE = customResource(RABBIT_CLUSTER);
@@ -61,7 +73,8 @@ export class RabbitClusterReconciler implements Reconciler {
 
   async reconcile(request: ReconcileRequest): Promise<ReconcileResult> {
     const { caches, clusterDomain } = this.options;
-    const cluster = caches.clusters.get(request.name, request.namespace);
+    const { signal } = request;
+    let cluster = caches.clusters.get(request.name, request.namespace);
     // Gone or going: the garbage collector removes what the cluster owns.
     if (!cluster || cluster.metadata.deletionTimestamp) return {};
 
@@ -77,8 +90,14 @@ export class RabbitClusterReconciler implements Reconciler {
       return {};
     }
 
-    const context = this.buildContext(cluster);
+    const context = await this.buildContext(cluster);
+    if ("refusal" in context) {
+      await this.writeStatus(cluster, undefined, context.refusal, false);
+      // The watches on its Secrets bring it back when one is restored; this is only a safety net.
+      return { requeueAfterMs: SETTLING_REQUEUE_MS * 6 };
+    }
     let observation = await this.observe(cluster, context);
+    throwIfStopped(signal);
     for (const child of buildChildren(cluster, context)) {
       const desired = child.kind === "StatefulSet" ? this.withReplicas(child as V1StatefulSet, cluster, observation) : child;
       await this.options.writer.apply(desired as KubeObject, this.cached(desired as KubeObject));
@@ -87,18 +106,28 @@ export class RabbitClusterReconciler implements Reconciler {
     let reconcileSuccess: ConditionValue = { type: "ReconcileSuccess", status: "True", reason: "Success", message: "every object is as declared" };
     let requeueAfterMs: number | undefined;
     const step = nextStep(cluster, observation, clusterDomain);
+    // The cluster with what the step records in its status (the node removal in progress).
+    const recorded = { cluster };
     try {
-      const outcome = await this.perform(step, cluster, context, observation);
+      const outcome = await this.perform(step, recorded, context, observation, signal);
       if (outcome.blocked) reconcileSuccess = outcome.blocked;
       requeueAfterMs = outcome.requeueAfterMs;
+      cluster = recorded.cluster;
     } catch (error) {
+      cluster = recorded.cluster;
+      if (signal.aborted) throw error;
       const message = error instanceof Error ? error.message : String(error);
-      reconcileSuccess = { type: "ReconcileSuccess", status: "False", reason: "ClusterOperationFailed", message };
+      // A removal interrupted here is recorded: the next reconcile finishes or reverts it.
+      const pending = cluster.status?.nodeRemoval;
+      reconcileSuccess = pending
+        ? { type: "ReconcileSuccess", status: "False", reason: "NodeRemovalInterrupted", message: `${message}; the removal of ${pending.node} is recorded: it is finished, or the node revived, on the next attempt` }
+        : { type: "ReconcileSuccess", status: "False", reason: "ClusterOperationFailed", message };
       await this.writeStatus(cluster, observation, reconcileSuccess, true);
       throw error;
     }
 
     let policies = cluster.status?.policies;
+    throwIfStopped(signal);
     if (observation.rabbitNodes) {
       try {
         policies = await this.syncPolicies(cluster, context);
@@ -110,6 +139,7 @@ export class RabbitClusterReconciler implements Reconciler {
     }
 
     if (step.kind !== "none") observation = await this.observe(cluster, context);
+    throwIfStopped(signal);
     const isReady = await this.writeStatus(cluster, observation, reconcileSuccess, true, policies);
     if (requeueAfterMs !== undefined) return { requeueAfterMs };
     return { requeueAfterMs: isReady ? (this.options.resyncMs ?? 60_000) : SETTLING_REQUEUE_MS * 2 };
@@ -125,20 +155,51 @@ export class RabbitClusterReconciler implements Reconciler {
     return this.options.caches.owned.get(object.kind!)?.get(object.metadata!.name!, object.metadata!.namespace);
   }
 
-  /** Secrets are generated once and read back ever after: a new cookie would split the cluster. */
-  private buildContext(cluster: RabbitCluster): BuildContext {
+  /**
+   * The cookie and the default user: generated once, read back ever after (a new cookie would
+   * split the cluster). Never generated again for a cluster that has data (volumes or pods): the
+   * nodes would not accept them, so a lost Secret is a refusal saying how to restore it.
+   */
+  private async buildContext(cluster: RabbitCluster): Promise<BuildContext | { refusal: ConditionValue }> {
     const names = clusterNames(cluster);
-    const secret = (name: string) => this.options.caches.owned.get("Secret")?.get(name, cluster.metadata.namespace) as V1Secret | undefined;
+    const namespace = cluster.metadata.namespace!;
     const decode = (s: V1Secret | undefined, key: string) => (s?.data?.[key] ? Buffer.from(s.data[key], "base64").toString("utf8") : undefined);
-    const cookieSecret = secret(names.erlangCookie);
-    const userSecret = secret(names.defaultUser);
+    const cookie = decode(await this.secret(namespace, names.erlangCookie), ERLANG_COOKIE_KEY);
+    const userSecret = await this.secret(namespace, names.defaultUser);
     const username = decode(userSecret, "username");
     const password = decode(userSecret, "password");
+    const missing = [...(cookie ? [] : [`${namespace}/${names.erlangCookie}`]), ...(username && password ? [] : [`${namespace}/${names.defaultUser}`])];
+    const data = missing.length > 0 ? this.dataOf(cluster) : [];
+    if (data.length > 0) {
+      return {
+        refusal: blocked(
+          "CredentialsMissing",
+          `Secret ${missing.join(" and Secret ")} is missing or incomplete, but the cluster has data (${data.slice(0, 5).join(", ")}) made with the credentials it held: new ones would lock the nodes out of each other and the operator out of RabbitMQ. Restore the Secret from a backup (the operator adopts it as it is), or delete the cluster's PersistentVolumeClaims to start with empty nodes.`,
+        ),
+      };
+    }
     return {
       clusterDomain: this.options.clusterDomain,
-      erlangCookie: decode(cookieSecret, ERLANG_COOKIE_KEY) ?? newErlangCookie(),
+      erlangCookie: cookie ?? newErlangCookie(),
       defaultUser: username && password ? { username, password } : newDefaultUser(),
     };
+  }
+
+  /** A Secret of ours: from the cache, or read past it (a cache that lags must not look like a lost Secret). */
+  private async secret(namespace: string, name: string): Promise<V1Secret | undefined> {
+    const cached = this.options.caches.owned.get("Secret")?.get(name, namespace) as V1Secret | undefined;
+    return cached ?? (await this.options.readSecret?.(namespace, name));
+  }
+
+  /** What holds the cluster's data: its volumes and pods. */
+  private dataOf(cluster: RabbitCluster): string[] {
+    const { caches } = this.options;
+    const namespace = cluster.metadata.namespace;
+    const names = clusterNames(cluster);
+    const prefixes = NODE_TYPES.map((type) => `${names.statefulSet(type)}-`);
+    const claims = caches.volumeClaims.list({ namespace }).map((c) => c.metadata?.name ?? "").filter((name) => prefixes.some((p) => parseOrdinal(name, `persistence-${p}`) !== undefined));
+    const pods = caches.pods.list({ namespace }).map((p) => p.metadata?.name ?? "").filter((name) => prefixes.some((p) => parseOrdinal(name, p) !== undefined));
+    return [...claims.map((name) => `PersistentVolumeClaim ${name}`), ...pods.map((name) => `Pod ${name}`)];
   }
 
   private async observe(cluster: RabbitCluster, context: BuildContext): Promise<ClusterObservation> {
@@ -161,7 +222,8 @@ export class RabbitClusterReconciler implements Reconciler {
         if (ordinal === undefined || pod.metadata?.labels?.["app.kubernetes.io/instance"] !== cluster.metadata.name) continue;
         const terminating = Boolean(pod.metadata?.deletionTimestamp);
         const readyCondition = pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
-        pods.push({ name: pod.metadata!.name!, type, ordinal, ready: readyCondition && !terminating, terminating, revision: pod.metadata?.labels?.["controller-revision-hash"] });
+        const failure = containerFailure(pod.status?.containerStatuses?.find((c) => c.name === RABBITMQ_CONTAINER));
+        pods.push({ name: pod.metadata!.name!, type, ordinal, ready: readyCondition && !terminating, terminating, revision: pod.metadata?.labels?.["controller-revision-hash"], ...(failure ? { failure } : {}) });
       }
       for (const claim of caches.volumeClaims.list({ namespace })) {
         const ordinal = parseOrdinal(claim.metadata?.name ?? "", `persistence-${prefix}`);
@@ -169,11 +231,19 @@ export class RabbitClusterReconciler implements Reconciler {
       }
     }
 
-    const observation: ClusterObservation = { statefulSets, pods, volumeClaims };
+    const observation: ClusterObservation = { statefulSets, pods, volumeClaims, removal: cluster.status?.nodeRemoval };
     if (!pods.some((p) => p.ready)) return { ...observation, rabbitError: "no RabbitMQ node is ready yet" };
     try {
       return { ...observation, rabbitNodes: await this.management(cluster, context).nodes() };
     } catch (error) {
+      if (error instanceof ManagementApiError && error.status === 401) {
+        const secret = `${cluster.metadata.namespace}/${clusterNames(cluster).defaultUser}`;
+        return {
+          ...observation,
+          rabbitErrorReason: "DefaultUserRejected",
+          rabbitError: `RabbitMQ refuses the default user of Secret ${secret} (401 Unauthorized): the nodes' data was made with other credentials. Restore the Secret that belongs with the volumes, or set that user's password in RabbitMQ (rabbitmqctl change_password) to the Secret's.`,
+        };
+      }
       return { ...observation, rabbitError: error instanceof Error ? error.message : String(error) };
     }
   }
@@ -182,10 +252,14 @@ export class RabbitClusterReconciler implements Reconciler {
     return this.options.management(cluster, context.defaultUser);
   }
 
-  /** Performs one step; returns a blocking condition and when to look again. */
-  private async perform(step: Step, cluster: RabbitCluster, context: BuildContext, observation: ClusterObservation): Promise<{ blocked?: ConditionValue; requeueAfterMs?: number }> {
+  /**
+   * Performs one step; returns a blocking condition, when to look again, and the removal record.
+   * Every write is preceded by a leadership check: a reconcile that outlived its Lease stops there.
+   */
+  private async perform(step: Step, recorded: { cluster: RabbitCluster }, context: BuildContext, observation: ClusterObservation, signal: AbortSignal): Promise<StepOutcome> {
+    const { cluster } = recorded;
     const namespace = cluster.metadata.namespace!;
-    const operations = new ClusterOperations(this.options.kubeConfig, namespace);
+    const operations = this.nodeOperations(namespace);
     const log = this.options.logger.child({ rabbitcluster: `${namespace}/${cluster.metadata.name}` });
     switch (step.kind) {
       case "none":
@@ -193,39 +267,68 @@ export class RabbitClusterReconciler implements Reconciler {
       case "wait":
         return { requeueAfterMs: SETTLING_REQUEUE_MS };
       case "removeNode": {
-        const critical = await operations.quorumCritical(step.pod);
-        if (critical.critical) {
-          return { blocked: blocked("ScaleDownBlocked", `${step.node} cannot leave yet: quorum queues would lose their majority without it: ${critical.detail}`), requeueAfterMs: 30_000 };
+        const refusal = await this.removalRefusal(step, cluster, context, operations, signal);
+        if (refusal) {
+          if (!step.resumed) return refusal;
+          // Interrupted earlier, and now it may not leave: it stays, so out of maintenance with it.
+          throwIfStopped(signal);
+          await operations.revive(step.pod, signal);
+          recorded.cluster = await this.recordRemoval(cluster, undefined);
+          await this.event(cluster, "Normal", "NodeRevived", `${step.node} stays in the cluster (its removal cannot go on now) and was taken out of maintenance`);
+          return refusal;
         }
-        const holding = await this.classicQueuesHoldingMessages(operations, step.pod, await this.management(cluster, context).durableClassicQueuesOn(step.node));
-        if (holding.length > 0) {
-          return {
-            blocked: blocked("ScaleDownBlocked", `${step.node} cannot leave: durable classic queues on it hold messages that would be lost: ${holding.slice(0, 10).join(", ")}. Consume or move them first.`),
-            requeueAfterMs: 15_000,
-          };
+        const removal = observation.removal;
+        if (!step.resumed || !removal) {
+          throwIfStopped(signal);
+          // Recorded before the drain: whatever interrupts what follows, the next reconcile knows.
+          const started = { node: step.node, pod: step.pod, type: step.type, ordinal: step.ordinal, startedAt: new Date(this.now()).toISOString() };
+          recorded.cluster = await this.recordRemoval(cluster, started);
+          log.info("removing node", { node: step.node });
+          await this.event(cluster, "Normal", "RemovingNode", `draining ${step.node} before it leaves the cluster`);
+        } else {
+          log.info("resuming an interrupted node removal", { node: step.node, startedAt: removal.startedAt });
+          await this.event(cluster, "Normal", "ResumingNodeRemoval", `resuming the removal of ${step.node}, interrupted after it started at ${removal.startedAt}`);
         }
-        log.info("removing node", { node: step.node });
-        await this.event(cluster, "Normal", "RemovingNode", `draining ${step.node} before it leaves the cluster`);
-        await operations.drain(step.pod, 300);
+        throwIfStopped(signal);
+        await operations.drain(step.pod, 300, signal);
         const other = observation.pods.find((p) => p.ready && p.name !== step.pod && p.type === "disc") ?? observation.pods.find((p) => p.ready && p.name !== step.pod);
-        if (other) await operations.shrinkQuorumQueues(other.name, step.node);
+        throwIfStopped(signal);
+        if (other) await operations.shrinkQuorumQueues(other.name, step.node, signal);
+        // The point of no return: the spec may have changed while the node was draining.
+        const latest = this.latest(cluster);
+        if (latest.spec.nodes[step.type] > step.ordinal) return { requeueAfterMs: 1_000 };
         const statefulSet = buildChildren(cluster, context).find((c) => c.kind === "StatefulSet" && c.metadata?.name === clusterNames(cluster).statefulSet(step.type)) as V1StatefulSet;
+        throwIfStopped(signal);
         await this.options.writer.apply({ ...statefulSet, spec: { ...statefulSet.spec!, replicas: step.ordinal } } as KubeObject, this.cached(statefulSet as KubeObject));
         return { requeueAfterMs: SETTLING_REQUEUE_MS };
       }
+      case "reviveNode":
+        log.info("reviving a node whose removal is no longer wanted", { node: step.node });
+        throwIfStopped(signal);
+        await operations.revive(step.pod, signal);
+        recorded.cluster = await this.recordRemoval(cluster, undefined);
+        await this.event(cluster, "Normal", "NodeRevived", `${step.node} is wanted again (spec.nodes changed while it was being removed) and was taken out of maintenance`);
+        return { requeueAfterMs: SETTLING_REQUEUE_MS };
       case "forgetNode":
         log.info("forgetting node", { node: step.node, from: step.fromPod });
-        await operations.forget(step.fromPod, step.node);
+        throwIfStopped(signal);
+        await operations.forget(step.fromPod, step.node, signal);
         await this.event(cluster, "Normal", "NodeForgotten", `${step.node} left the cluster`);
         return { requeueAfterMs: 1_000 };
       case "deleteVolumeClaim":
         log.info("deleting volume of removed node", { claim: step.name });
+        throwIfStopped(signal);
         await this.options.writer.delete({ apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: step.name, namespace } });
         return { requeueAfterMs: 1_000 };
       case "restartPod": {
-        const critical = await operations.quorumCritical(step.pod);
-        if (critical.critical) return { requeueAfterMs: 15_000 };
+        // A failing node runs no quorum member to lose (and cannot be asked): no check for it.
+        const failing = observation.pods.some((p) => p.name === step.pod && p.failure && !p.ready);
+        const critical = failing ? { critical: false, detail: "" } : await operations.quorumCritical(step.pod, signal);
+        if (critical.critical) {
+          return { blocked: blocked("RollingRestartWaiting", `${step.pod} waits to restart: quorum queues would lose their majority without it: ${critical.detail}`), requeueAfterMs: 15_000 };
+        }
         log.info("restarting pod for a new template", { pod: step.pod });
+        throwIfStopped(signal);
         await this.event(cluster, "Normal", "RollingRestart", `restarting ${step.pod} to apply a configuration or image change`);
         await this.options.writer.delete({ apiVersion: "v1", kind: "Pod", metadata: { name: step.pod, namespace } });
         return { requeueAfterMs: SETTLING_REQUEUE_MS };
@@ -233,11 +336,55 @@ export class RabbitClusterReconciler implements Reconciler {
     }
   }
 
+  /** Why this node may not leave now (a blocking condition), or undefined when it may. */
+  private async removalRefusal(
+    step: Extract<Step, { kind: "removeNode" }>,
+    cluster: RabbitCluster,
+    context: BuildContext,
+    operations: NodeOperations,
+    signal: AbortSignal,
+  ): Promise<StepOutcome | undefined> {
+    const critical = await operations.quorumCritical(step.pod, signal);
+    if (critical.critical) {
+      return { blocked: blocked("ScaleDownBlocked", `${step.node} cannot leave yet: quorum queues would lose their majority without it: ${critical.detail}`), requeueAfterMs: 30_000 };
+    }
+    const holding = await this.classicQueuesHoldingMessages(operations, step.pod, await this.management(cluster, context).durableClassicQueuesOn(step.node), signal);
+    if (holding.length > 0) {
+      return {
+        blocked: blocked("ScaleDownBlocked", `${step.node} cannot leave: durable classic queues on it hold messages that would be lost: ${holding.slice(0, 10).join(", ")}. Consume or move them first.`),
+        requeueAfterMs: 15_000,
+      };
+    }
+    return undefined;
+  }
+
+  private nodeOperations(namespace: string): NodeOperations {
+    return this.options.nodeOperations?.(namespace) ?? new ClusterOperations(this.options.kubeConfig, namespace);
+  }
+
+  /** Writes the removal record (or its absence) to status at once; returns the cluster as it now is. */
+  private async recordRemoval(cluster: RabbitCluster, removal: NodeRemoval | undefined): Promise<RabbitCluster> {
+    const { nodeRemoval: _previous, ...rest } = cluster.status ?? {};
+    const status: RabbitClusterStatus = removal ? { ...rest, nodeRemoval: removal } : rest;
+    await this.options.status.update(RESOURCE, cluster as RabbitCluster & KubeObject, status);
+    return { ...cluster, status };
+  }
+
+  /** The cluster as the cache has it now, with what this reconcile recorded. */
+  private latest(cluster: RabbitCluster): RabbitCluster {
+    const cached = this.options.caches.clusters.get(cluster.metadata.name!, cluster.metadata.namespace);
+    return cached ? { ...cached, status: cluster.status } : cluster;
+  }
+
+  private now(): number {
+    return this.options.now?.() ?? Date.now();
+  }
+
   /** Of these queues on the pod's node, the ones that hold messages, as "vhost/name (N messages)". */
-  private async classicQueuesHoldingMessages(operations: ClusterOperations, pod: string, queues: QueueKey[]): Promise<string[]> {
+  private async classicQueuesHoldingMessages(operations: NodeOperations, pod: string, queues: QueueKey[], signal: AbortSignal): Promise<string[]> {
     const holding: string[] = [];
     for (const vhost of new Set(queues.map((q) => q.vhost))) {
-      const counts = await operations.localQueueMessages(pod, vhost);
+      const counts = await operations.localQueueMessages(pod, vhost, signal);
       for (const queue of queues.filter((q) => q.vhost === vhost)) {
         // Listed as living there but not answering from there: its messages may be on disk.
         const messages = counts.get(queue.name) ?? Number.POSITIVE_INFINITY;
@@ -264,15 +411,19 @@ export class RabbitClusterReconciler implements Reconciler {
     succeededForGeneration: boolean,
     policies?: RabbitClusterStatus["policies"],
   ): Promise<boolean> {
-    const now = this.options.now?.() ?? Date.now();
+    const now = this.now();
     const generation = cluster.metadata.generation;
     const values: ConditionValue[] = observation
       ? [allReplicasReady(cluster, observation), clusterAvailable(observation), reconcileSuccess, ready(cluster, observation, this.options.clusterDomain, reconcileSuccess)]
       : [reconcileSuccess, { type: "Ready", status: "False", reason: reconcileSuccess.reason, message: reconcileSuccess.message }];
     const previous = cluster.status?.conditions ?? [];
     const { conditions, transitioned } = setConditions(previous, values.map((v) => ({ ...v, observedGeneration: generation })), now);
+    const { nodeRemoval, ...previousStatus } = cluster.status ?? {};
+    // The record goes once the node's replica is gone (or it was cleared by this reconcile).
+    const removal = observation ? pendingRemoval({ ...observation, removal: nodeRemoval }) : nodeRemoval;
     const status: RabbitClusterStatus = {
-      ...(cluster.status ?? {}),
+      ...previousStatus,
+      ...(removal ? { nodeRemoval: removal } : {}),
       ...(observation ? statusDetails(cluster, observation, this.options.clusterDomain) : {}),
       ...(policies ? { policies } : {}),
       conditions: conditions as Condition[],

@@ -22,6 +22,15 @@ export function allReplicasReady(cluster: RabbitCluster, observation: ClusterObs
   });
   const summary = counts.map((c) => `${c.ready}/${c.desired} ${c.type}`).join(", ");
   const all = counts.every((c) => c.ready === c.desired);
+  const failing = observation.pods.filter((p) => p.failure && !p.terminating);
+  if (!all && failing.length > 0) {
+    return {
+      type: "AllReplicasReady",
+      status: "False",
+      reason: "PodFailing",
+      message: `${summary} nodes ready; ${failing.map((p) => `pod ${p.name}: ${p.failure}`).join("; ")}`,
+    };
+  }
   return {
     type: "AllReplicasReady",
     status: all ? "True" : "False",
@@ -32,7 +41,7 @@ export function allReplicasReady(cluster: RabbitCluster, observation: ClusterObs
 
 export function clusterAvailable(observation: ClusterObservation): ConditionValue {
   if (!observation.rabbitNodes) {
-    return { type: "ClusterAvailable", status: "False", reason: "ManagementAPIUnreachable", message: observation.rabbitError ?? "the management API cannot be reached" };
+    return { type: "ClusterAvailable", status: "False", reason: observation.rabbitErrorReason ?? "ManagementAPIUnreachable", message: observation.rabbitError ?? "the management API cannot be reached" };
   }
   const running = observation.rabbitNodes.filter((n) => n.running).length;
   return running > 0

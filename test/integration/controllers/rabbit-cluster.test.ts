@@ -2,7 +2,7 @@
 // collector). No kubelet runs here: pods never start, so this tier proves the Kubernetes side
 // (children, owner references, status, no needless writes, refusals, deletion); the RabbitMQ side
 // is proven end to end on the kind cluster.
-import type { V1StatefulSet } from "@kubernetes/client-node";
+import { PatchStrategy, setHeaderOptions, type V1StatefulSet } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { API_VERSION, type RabbitCluster } from "../../../operator/api/index.js";
 import { addRabbitClusterController } from "../../../operator/controllers/rabbit-cluster/index.js";
@@ -11,6 +11,7 @@ import { createLogger } from "../../../operator/runtime/logger.js";
 import { Manager } from "../../../operator/runtime/manager.js";
 import { waitFor } from "../../harness/exec.js";
 import { apply, createNamespace, installCrds, kubeClients, type KubeClients } from "../../harness/kube.js";
+import { SecretLeakScanner, eventTexts, logTexts } from "../../support/secret-leaks.js";
 import { writeRecorder } from "../runtime/helpers.js";
 
 let clients: KubeClients;
@@ -18,6 +19,8 @@ let namespace: { name: string; remove(): Promise<void> };
 let manager: Manager;
 const recorder = writeRecorder();
 const managementCalls: string[] = [];
+/** Everything the operator logs, at its most verbose level. */
+const logLines: string[] = [];
 
 /** No pod ever runs here, so the controller must never need the management API. */
 const unreachableManagement = (): ClusterManagement => {
@@ -43,7 +46,7 @@ beforeAll(async () => {
     namespaces: [namespace.name],
     leaderElection: false,
     clientMiddleware: [recorder.middleware],
-    logger: createLogger({ level: "warn" }),
+    logger: createLogger({ level: "debug", write: (line) => logLines.push(line) }),
   });
   addRabbitClusterController(manager, { kubeConfig: clients.kc, clusterDomain: "cluster.local", management: unreachableManagement });
   await manager.start();
@@ -73,6 +76,15 @@ async function getStatefulSet(name: string): Promise<V1StatefulSet | undefined> 
   }
 }
 
+async function secretValues(name: string): Promise<Record<string, string> | undefined> {
+  try {
+    const secret = await clients.core.readNamespacedSecret({ name, namespace: namespace.name });
+    return Object.fromEntries(Object.entries(secret.data ?? {}).map(([key, value]) => [key, Buffer.from(value, "base64").toString("utf8")]));
+  } catch {
+    return undefined;
+  }
+}
+
 const condition = (cluster: RabbitCluster, type: string) => cluster.status?.conditions?.find((c) => c.type === type);
 
 describe("RabbitCluster controller", () => {
@@ -83,8 +95,6 @@ describe("RabbitCluster controller", () => {
 
     const children = [
       ["v1", "ServiceAccount", "alpha-server"],
-      ["v1", "Secret", "alpha-erlang-cookie"],
-      ["v1", "Secret", "alpha-default-user"],
       ["v1", "ConfigMap", "alpha-server-conf"],
       ["v1", "Service", "alpha-nodes"],
       ["v1", "Service", "alpha"],
@@ -96,6 +106,12 @@ describe("RabbitCluster controller", () => {
       const child = await clients.objects.read({ apiVersion, kind, metadata: { name, namespace: namespace.name } });
       expect(child.metadata?.ownerReferences, `${kind}/${name}`).toEqual([expect.objectContaining({ kind: "RabbitCluster", name: "alpha", uid: cluster.metadata.uid, controller: true })]);
       expect(child.metadata?.managedFields?.some((f) => f.manager === "rabbit-operator" && f.operation === "Apply"), `${kind}/${name} applied by rabbit-operator`).toBe(true);
+    }
+    // The credentials go with the volumes, which are retained by default: nobody owns them.
+    for (const name of ["alpha-erlang-cookie", "alpha-default-user"]) {
+      const secret = await clients.core.readNamespacedSecret({ name, namespace: namespace.name });
+      expect(secret.metadata?.ownerReferences, name).toBeUndefined();
+      expect(secret.metadata?.labels?.["app.kubernetes.io/instance"]).toBe("alpha");
     }
     expect((await getStatefulSet("alpha-disc"))!.spec!.replicas).toBe(3);
     expect((await getStatefulSet("alpha-ram"))!.spec!.replicas).toBe(2);
@@ -130,6 +146,29 @@ describe("RabbitCluster controller", () => {
     expect(cookieAfter.metadata?.resourceVersion).toBe(cookie.metadata?.resourceVersion);
   });
 
+  it("never writes a secret value to its log, Events or status, even while repairing a tampered Secret", async () => {
+    const secretData = async (name: string) => (await clients.core.readNamespacedSecret({ name, namespace: namespace.name })).data ?? {};
+    const original = await secretData("alpha-default-user");
+    const scanner = new SecretLeakScanner();
+    scanner.addSecretData("alpha-default-user", original, ["password", "connection_string", "default_user.conf"]);
+    scanner.addSecretData("alpha-erlang-cookie", await secretData("alpha-erlang-cookie"));
+    expect(scanner.size).toBe(4);
+
+    // Someone edits the Secret by hand: the operator puts the connection string back, and the
+    // log line saying so is where the values used to be printed.
+    const tampered = Buffer.from("amqp://tampered:tampered@example.invalid:5672/").toString("base64");
+    await clients.core.patchNamespacedSecret(
+      { name: "alpha-default-user", namespace: namespace.name, body: { data: { connection_string: tampered } } },
+      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+    );
+    await waitFor("the connection string restored", async () => (await secretData("alpha-default-user")).connection_string === original.connection_string, { timeoutMs: 30_000 });
+    expect(logLines.some((line) => line.includes('"msg":"applied"') && line.includes("alpha-default-user")), "the repair was logged").toBe(true);
+
+    const cluster = await getCluster("alpha");
+    const leaks = scanner.scan([...logTexts(logLines), ...(await eventTexts(clients.objects, [namespace.name])), { where: "status", text: JSON.stringify(cluster.status) }]);
+    expect(leaks).toEqual([]);
+  });
+
   it("scales up at once, and never scales down without draining a node first", async () => {
     await apply(clients, clusterObject("alpha", { nodes: { disc: 5, ram: 2 } }));
     await waitFor("disc StatefulSet at 5", async () => (await getStatefulSet("alpha-disc"))?.spec?.replicas === 5, { timeoutMs: 15_000 });
@@ -159,6 +198,54 @@ describe("RabbitCluster controller", () => {
       const events = await clients.objects.list("events.k8s.io/v1", "Event", namespace.name);
       return events.items.some((e) => (e as { reason?: string; regarding?: { name?: string } }).reason === "RamNodesUnsupported" && (e as { regarding?: { name?: string } }).regarding?.name === "beta");
     }, { timeoutMs: 15_000 });
+  });
+
+  it("keeps the default user and the cookie of a deleted cluster whose volumes are retained, and adopts them when it is recreated", async () => {
+    await apply(clients, clusterObject("delta", { nodes: { disc: 1, ram: 0 } }));
+    await waitFor("delta reconciled", async () => (await getCluster("delta")).status?.observedGeneration === 1, { timeoutMs: 30_000 });
+    const before = { user: await secretValues("delta-default-user"), cookie: await secretValues("delta-erlang-cookie") };
+    const firstUid = (await getCluster("delta")).metadata.uid;
+
+    await clients.objects.delete({ apiVersion: API_VERSION, kind: "RabbitCluster", metadata: { name: "delta", namespace: namespace.name } });
+    await waitFor("the garbage collector to take the StatefulSet", async () => (await getStatefulSet("delta-disc")) === undefined, { timeoutMs: 60_000 });
+    // The volumes stay (whenDeleted: Retain), so do the credentials their data was made with.
+    expect(await secretValues("delta-default-user")).toEqual(before.user);
+    expect(await secretValues("delta-erlang-cookie")).toEqual(before.cookie);
+
+    await apply(clients, clusterObject("delta", { nodes: { disc: 1, ram: 0 } }));
+    await waitFor("the new delta reconciled", async () => {
+      const cluster = await getCluster("delta");
+      return cluster.metadata.uid !== firstUid && cluster.status?.observedGeneration === 1 && (await getStatefulSet("delta-disc")) !== undefined;
+    }, { timeoutMs: 30_000 });
+    expect(await secretValues("delta-default-user")).toEqual(before.user);
+    expect(await secretValues("delta-erlang-cookie")).toEqual(before.cookie);
+  });
+
+  it("never makes a new cookie or default user for a cluster that has data: it says what to do instead", async () => {
+    // The volume a StatefulSet would have made for delta-disc-0 (the data of the cluster).
+    await clients.core.createNamespacedPersistentVolumeClaim({
+      namespace: namespace.name,
+      body: {
+        metadata: { name: "persistence-delta-disc-0", labels: { "app.kubernetes.io/name": "rabbitmq", "app.kubernetes.io/instance": "delta", "app.kubernetes.io/managed-by": "rabbit-operator" } },
+        spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } },
+      },
+    });
+    const cookie = await secretValues("delta-erlang-cookie");
+    await clients.core.deleteNamespacedSecret({ name: "delta-erlang-cookie", namespace: namespace.name });
+    await waitFor("ReconcileSuccess=False CredentialsMissing", async () => condition(await getCluster("delta"), "ReconcileSuccess")?.reason === "CredentialsMissing", { timeoutMs: 30_000 });
+    const refused = condition(await getCluster("delta"), "ReconcileSuccess")!;
+    expect(refused.message).toContain(`Secret ${namespace.name}/delta-erlang-cookie`);
+    expect(refused.message).toContain("persistence-delta-disc-0");
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(await secretValues("delta-erlang-cookie")).toBeUndefined();
+
+    // Restored from a backup: adopted as it is.
+    await clients.core.createNamespacedSecret({
+      namespace: namespace.name,
+      body: { metadata: { name: "delta-erlang-cookie", labels: { "app.kubernetes.io/instance": "delta", "app.kubernetes.io/managed-by": "rabbit-operator" } }, stringData: cookie },
+    });
+    await waitFor("ReconcileSuccess=True again", async () => condition(await getCluster("delta"), "ReconcileSuccess")?.status === "True", { timeoutMs: 30_000 });
+    expect(await secretValues("delta-erlang-cookie")).toEqual(cookie);
   });
 
   it("lets the garbage collector remove the children of a deleted cluster", async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { NodeType } from "../../../operator/api/index.js";
 import type { ClusterObservation, PodObservation } from "../../../operator/controllers/rabbit-cluster/observation.js";
-import { nextStep, outdatedPods, replicasToApply } from "../../../operator/controllers/rabbit-cluster/plan.js";
+import { nextStep, outdatedPods, pendingRemoval, replicasToApply } from "../../../operator/controllers/rabbit-cluster/plan.js";
 import { nodeName } from "../../../operator/resources/names.js";
 import { cluster } from "../fixtures.js";
 
@@ -42,9 +42,43 @@ describe("nextStep", () => {
 
   it("removes the highest ram node first, then disc nodes", () => {
     const step = nextStep(cluster({ nodes: { disc: 1, ram: 1 } }), settled(3, 2), domain);
-    expect(step).toEqual({ kind: "removeNode", type: "ram", ordinal: 1, pod: "demo-ram-1", node: "rabbit@demo-ram-1.demo-nodes.messaging.svc.cluster.local" });
+    expect(step).toEqual({ kind: "removeNode", type: "ram", ordinal: 1, pod: "demo-ram-1", node: "rabbit@demo-ram-1.demo-nodes.messaging.svc.cluster.local", resumed: false });
     const discStep = nextStep(cluster({ nodes: { disc: 1, ram: 2 } }), settled(3, 2), domain);
     expect(discStep).toMatchObject({ kind: "removeNode", type: "disc", ordinal: 2 });
+  });
+
+  describe("a removal recorded and interrupted (its node drained, so not ready)", () => {
+    const interrupted = () => {
+      const observation = settled(3, 0);
+      const c = cluster({ nodes: { disc: 3, ram: 0 } });
+      observation.pods[2] = { ...observation.pods[2]!, ready: false };
+      observation.removal = { node: nodeName(c, "disc", 2, domain), pod: "demo-disc-2", type: "disc", ordinal: 2, startedAt: "2026-01-01T00:00:00Z" };
+      return observation;
+    };
+
+    it("is resumed while the spec still removes the node, though the cluster is not settled", () => {
+      expect(nextStep(cluster({ nodes: { disc: 2, ram: 0 } }), interrupted(), domain)).toEqual({
+        kind: "removeNode",
+        type: "disc",
+        ordinal: 2,
+        pod: "demo-disc-2",
+        node: nodeName(cluster(), "disc", 2, domain),
+        resumed: true,
+      });
+    });
+
+    it("is reverted (the node revived) when the spec keeps the node again", () => {
+      expect(nextStep(cluster({ nodes: { disc: 3, ram: 0 } }), interrupted(), domain)).toEqual({ kind: "reviveNode", pod: "demo-disc-2", node: nodeName(cluster(), "disc", 2, domain) });
+    });
+
+    it("is done once its replica is gone: the usual steps (forget, volume) follow", () => {
+      const done = interrupted();
+      done.statefulSets.disc = { replicas: 2, readyReplicas: 2, updateRevision: "r1" };
+      done.pods = done.pods.filter((p) => p.name !== "demo-disc-2");
+      done.rabbitNodes = done.rabbitNodes!.map((n) => (n.name.includes("demo-disc-2") ? { ...n, running: false } : n));
+      expect(pendingRemoval(done)).toBeUndefined();
+      expect(nextStep(cluster({ nodes: { disc: 2, ram: 0 } }), done, domain)).toMatchObject({ kind: "forgetNode", node: nodeName(cluster(), "disc", 2, domain) });
+    });
   });
 
   it("removes nothing while a pod is not ready or a node not running", () => {
@@ -104,5 +138,20 @@ describe("nextStep", () => {
     // demo-ram-1 restarted on the new template and is not ready yet: wait.
     observation.pods = observation.pods.map((p) => (p.name === "demo-ram-1" ? { ...p, revision: "new", ready: false } : p));
     expect(nextStep(c, observation, domain)).toMatchObject({ kind: "wait", reason: "WaitingForPods" });
+  });
+
+  it("stops a roll at a pod failing on the new template, and replaces at once a pod failing on the old one", () => {
+    const c = cluster({ nodes: { disc: 3, ram: 0 } });
+    const observation = settled(3, 0, "old");
+    observation.statefulSets.disc!.updateRevision = "bad";
+    // disc-2 was rolled onto a template with a bad configuration and crash-loops: nothing else rolls.
+    const crashing = { ready: false, revision: "bad", failure: "CrashLoopBackOff, exit code 1 after 3 restarts: unknown config key" };
+    observation.pods = observation.pods.map((p) => (p.name === "demo-disc-2" ? { ...p, ...crashing } : p));
+    expect(nextStep(c, observation, domain)).toMatchObject({ kind: "wait", reason: "WaitingForPods" });
+
+    // The configuration reverted (a new template): the failing pod, now outdated, is replaced
+    // though the cluster is not healthy; the healthy ones still wait their turn.
+    observation.statefulSets.disc!.updateRevision = "fixed";
+    expect(nextStep(c, observation, domain)).toEqual({ kind: "restartPod", pod: "demo-disc-2", node: nodeName(c, "disc", 2, domain) });
   });
 });

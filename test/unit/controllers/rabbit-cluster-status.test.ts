@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { ClusterObservation } from "../../../operator/controllers/rabbit-cluster/observation.js";
+import { containerFailure, type ClusterObservation } from "../../../operator/controllers/rabbit-cluster/observation.js";
 import { allReplicasReady, clusterAvailable, ready, statusDetails } from "../../../operator/controllers/rabbit-cluster/status.js";
 import { nodeName } from "../../../operator/resources/names.js";
 import { cluster } from "../fixtures.js";
@@ -30,6 +30,36 @@ describe("RabbitCluster conditions", () => {
     expect(allReplicasReady(c, observation())).toMatchObject({ status: "True", message: "2/2 disc, 1/1 ram nodes ready" });
     expect(clusterAvailable(observation())).toMatchObject({ status: "True" });
     expect(ready(c, observation(), domain, ok)).toMatchObject({ status: "True", reason: "ClusterReady" });
+  });
+
+  it("name a failing pod with RabbitMQ's last log lines, which Ready carries too", () => {
+    const o = observation();
+    o.pods[1] = { ...o.pods[1]!, ready: false, failure: "CrashLoopBackOff, exit code 1 after 4 restarts: ERROR: unknown key foo.bar" };
+    const expected = { status: "False", reason: "PodFailing", message: "1/2 disc, 1/1 ram nodes ready; pod demo-disc-1: CrashLoopBackOff, exit code 1 after 4 restarts: ERROR: unknown key foo.bar" };
+    expect(allReplicasReady(c, o)).toMatchObject(expected);
+    expect(ready(c, o, domain, ok)).toMatchObject(expected);
+  });
+
+  it("read a container's failure from its status: crash loop with its termination message, image errors; nothing while it starts", () => {
+    const log = Array.from({ length: 12 }, (_, i) => `line ${i + 1}`).join("\n");
+    expect(
+      containerFailure({
+        name: "rabbitmq",
+        image: "x",
+        imageID: "",
+        ready: false,
+        restartCount: 3,
+        state: { waiting: { reason: "CrashLoopBackOff", message: "back-off 40s restarting failed container" } },
+        lastState: { terminated: { exitCode: 1, reason: "Error", message: log } },
+      }),
+    ).toBe("CrashLoopBackOff, exit code 1 after 3 restarts: line 5 | line 6 | line 7 | line 8 | line 9 | line 10 | line 11 | line 12");
+    expect(containerFailure({ name: "rabbitmq", image: "x", imageID: "", ready: false, restartCount: 0, state: { waiting: { reason: "ErrImageNeverPull", message: "image not present" } } })).toBe(
+      "ErrImageNeverPull: image not present",
+    );
+    expect(containerFailure({ name: "rabbitmq", image: "x", imageID: "", ready: false, restartCount: 0, state: { waiting: { reason: "ContainerCreating" } } })).toBeUndefined();
+    expect(containerFailure({ name: "rabbitmq", image: "x", imageID: "", ready: false, restartCount: 0, state: { running: {} } })).toBeUndefined();
+    // Stopped cleanly (exit 0) before a restart: not a failure.
+    expect(containerFailure({ name: "rabbitmq", image: "x", imageID: "", ready: false, restartCount: 1, state: { running: {} }, lastState: { terminated: { exitCode: 0 } } })).toBeUndefined();
   });
 
   it("do not count a terminating pod as ready", () => {

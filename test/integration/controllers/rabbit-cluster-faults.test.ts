@@ -1,0 +1,246 @@
+// The RabbitCluster controller's node removal broken on purpose, against a real API server: the
+// RabbitMQ side (pods/exec, the management API) is a scripted stand-in that fails or hangs where
+// told, since this tier runs no kubelet. Pods are created and marked Ready by the test, as the
+// StatefulSet controller and kubelet would. What is proven: a removal is recorded before the node
+// is drained; after a failed step, or an operator stopped mid-drain and started again, it is
+// finished; when the node is wanted again it is revived; a stopped controller writes nothing more.
+import { PatchStrategy, setHeaderOptions, type V1StatefulSet } from "@kubernetes/client-node";
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import { API_VERSION, type RabbitCluster } from "../../../operator/api/index.js";
+import { addRabbitClusterController } from "../../../operator/controllers/rabbit-cluster/index.js";
+import type { ClusterManagement } from "../../../operator/controllers/rabbit-cluster/management-port.js";
+import type { NodeOperations } from "../../../operator/controllers/rabbit-cluster/node-operations-port.js";
+import { nodeName } from "../../../operator/resources/names.js";
+import { createLogger } from "../../../operator/runtime/logger.js";
+import { Manager } from "../../../operator/runtime/manager.js";
+import { waitFor } from "../../harness/exec.js";
+import { apply, createNamespace, installCrds, kubeClients, type KubeClients } from "../../harness/kube.js";
+import { writeRecorder } from "../runtime/helpers.js";
+
+const DOMAIN = "cluster.local";
+let clients: KubeClients;
+let namespace: { name: string; remove(): Promise<void> };
+let manager: Manager | undefined;
+const recorder = writeRecorder();
+
+/** The RabbitMQ side, as the test scripts it. */
+class ScriptedRabbit {
+  /** Erlang node name -> running. */
+  readonly members = new Map<string, boolean>();
+  readonly drained = new Set<string>();
+  readonly calls: string[] = [];
+  /** Failures to inject: operation name -> how many of its next calls fail. */
+  readonly failures = new Map<string, number>();
+  /** While set, drain hangs until its signal is aborted (the operator stops leading). */
+  hangDrain = false;
+  drainStarted = false;
+
+  private fail(operation: string): void {
+    const left = this.failures.get(operation) ?? 0;
+    if (left > 0) {
+      this.failures.set(operation, left - 1);
+      throw new Error(`${operation}: connection reset by peer (injected)`);
+    }
+  }
+
+  operations(onDrained: (pod: string, drained: boolean) => Promise<void>): NodeOperations {
+    return {
+      quorumCritical: async (pod) => (this.calls.push(`quorumCritical ${pod}`), { critical: false, detail: "" }),
+      localQueueMessages: async () => new Map(),
+      drain: async (pod, _timeout, signal) => {
+        this.calls.push(`drain ${pod}`);
+        this.fail("drain");
+        this.drainStarted = true;
+        this.drained.add(pod);
+        await onDrained(pod, true);
+        if (this.hangDrain) {
+          await new Promise<void>((resolve) => (signal?.aborted ? resolve() : signal?.addEventListener("abort", () => resolve(), { once: true })));
+          throw new Error("drain: stopped");
+        }
+      },
+      revive: async (pod) => {
+        this.calls.push(`revive ${pod}`);
+        this.fail("revive");
+        this.drained.delete(pod);
+        await onDrained(pod, false);
+      },
+      shrinkQuorumQueues: async (from, node) => {
+        this.calls.push(`shrink ${node} from ${from}`);
+        this.fail("shrink");
+      },
+      growQuorumQueues: async (from, node) => void this.calls.push(`grow ${node} from ${from}`),
+      forget: async (from, node) => {
+        this.calls.push(`forget ${node} from ${from}`);
+        this.members.delete(node);
+      },
+    };
+  }
+
+  management(): ClusterManagement {
+    return {
+      nodes: async () => [...this.members].map(([name, running]) => ({ name, type: "disc" as const, running })),
+      durableClassicQueuesOn: async () => [],
+      policies: async () => [],
+      putPolicy: async () => undefined,
+      deletePolicy: async () => undefined,
+    };
+  }
+}
+
+let rabbit: ScriptedRabbit;
+
+beforeAll(async () => {
+  clients = kubeClients(inject("kubeconfig"));
+  await installCrds(clients);
+  namespace = await createNamespace(clients, "rc-faults");
+  // Pods need it, and no ServiceAccount controller runs in this tier to make it.
+  await clients.core.createNamespacedServiceAccount({ namespace: namespace.name, body: { metadata: { name: "default" } } });
+});
+
+afterEach(async () => {
+  await manager?.stop();
+  manager = undefined;
+});
+
+afterAll(async () => {
+  await namespace?.remove();
+});
+
+async function startOperator(): Promise<void> {
+  manager = new Manager({ kubeConfig: clients.kc, namespaces: [namespace.name], leaderElection: false, clientMiddleware: [recorder.middleware], logger: createLogger({ level: "warn" }) });
+  addRabbitClusterController(manager, {
+    kubeConfig: clients.kc,
+    clusterDomain: DOMAIN,
+    management: () => rabbit.management(),
+    nodeOperations: () => rabbit.operations((pod, drained) => setPodReady(pod, !drained)),
+  });
+  await manager.start();
+}
+
+const clusterObject = (name: string, disc: number) => ({
+  apiVersion: API_VERSION,
+  kind: "RabbitCluster",
+  metadata: { name, namespace: namespace.name },
+  spec: { image: "localhost/rabbit-operator/rabbitmq:3.10.8", nodes: { disc, ram: 0 } },
+});
+
+async function getCluster(name: string): Promise<RabbitCluster> {
+  return (await clients.objects.read({ apiVersion: API_VERSION, kind: "RabbitCluster", metadata: { name, namespace: namespace.name } })) as unknown as RabbitCluster;
+}
+
+async function discReplicas(name: string): Promise<number | undefined> {
+  const sts = (await clients.objects.read({ apiVersion: "apps/v1", kind: "StatefulSet", metadata: { name: `${name}-disc`, namespace: namespace.name } })) as V1StatefulSet;
+  return sts.spec?.replicas;
+}
+
+/** What the StatefulSet controller and kubelet would do: a running, Ready pod for each ordinal. */
+async function createPods(cluster: string, count: number): Promise<void> {
+  for (let ordinal = 0; ordinal < count; ordinal++) {
+    const name = `${cluster}-disc-${ordinal}`;
+    await clients.core.createNamespacedPod({
+      namespace: namespace.name,
+      body: {
+        metadata: { name, labels: { "app.kubernetes.io/name": "rabbitmq", "app.kubernetes.io/instance": cluster, "app.kubernetes.io/managed-by": "rabbit-operator" } },
+        spec: { containers: [{ name: "rabbitmq", image: "localhost/rabbit-operator/rabbitmq:3.10.8" }] },
+      },
+    });
+    await setPodReady(name, true);
+    rabbit.members.set(nodeName({ metadata: { name: cluster, namespace: namespace.name } } as RabbitCluster, "disc", ordinal, DOMAIN), true);
+  }
+}
+
+/** A drained node stops listening for clients, so its readiness probe fails. */
+async function setPodReady(pod: string, ready: boolean): Promise<void> {
+  const status = ready ? "True" : "False";
+  await clients.core.patchNamespacedPodStatus(
+    { name: pod, namespace: namespace.name, body: { status: { phase: "Running", conditions: [{ type: "Ready", status }, { type: "ContainersReady", status }] } } },
+    setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+  );
+}
+
+async function deletePod(pod: string): Promise<void> {
+  await clients.core.deleteNamespacedPod({ name: pod, namespace: namespace.name, gracePeriodSeconds: 0 });
+}
+
+const eventsOf = async (cluster: string) =>
+  (await clients.objects.list("events.k8s.io/v1", "Event", namespace.name)).items
+    .map((e) => e as { reason?: string; note?: string; regarding?: { name?: string } })
+    .filter((e) => e.regarding?.name === cluster);
+const events = async (cluster: string) => (await eventsOf(cluster)).map((e) => e.reason);
+
+const condition = (cluster: RabbitCluster, type: string) => cluster.status?.conditions?.find((c) => c.type === type);
+
+describe("RabbitCluster node removal under faults", () => {
+  it("records the removal before draining, reports a failed step, and finishes it on the next attempt", async () => {
+    rabbit = new ScriptedRabbit();
+    await startOperator();
+    await apply(clients, clusterObject("alpha", 3));
+    await waitFor("the disc StatefulSet", async () => (await discReplicas("alpha").catch(() => undefined)) === 3, { timeoutMs: 30_000 });
+    await createPods("alpha", 3);
+    await waitFor("alpha Ready", async () => condition(await getCluster("alpha"), "Ready")?.status === "True", { timeoutMs: 30_000 });
+
+    rabbit.failures.set("shrink", 3);
+    await apply(clients, clusterObject("alpha", 2));
+    // Each retry runs though the drained node is not ready: drained again (idempotent), then shrunk.
+    await waitFor("one replica less", async () => (await discReplicas("alpha")) === 2, { timeoutMs: 60_000 });
+    expect(rabbit.calls.filter((call) => call === "drain alpha-disc-2")).toHaveLength(4);
+    expect(rabbit.calls.filter((call) => call.startsWith("shrink"))).toHaveLength(4);
+    const interrupted = (await eventsOf("alpha")).find((event) => event.reason === "NodeRemovalInterrupted");
+    expect(interrupted?.note).toContain("shrink");
+    expect(interrupted?.note).toContain("the removal of rabbit@alpha-disc-2");
+    await deletePod("alpha-disc-2");
+    rabbit.members.set(nodeName(await getCluster("alpha"), "disc", 2, DOMAIN), false);
+    await waitFor("the node forgotten and the record dropped", async () => {
+      const cluster = await getCluster("alpha");
+      return rabbit.members.size === 2 && cluster.status?.nodeRemoval === undefined && condition(cluster, "Ready")?.status === "True";
+    }, { timeoutMs: 30_000 });
+    expect(await events("alpha")).toEqual(expect.arrayContaining(["RemovingNode", "NodeRemovalInterrupted", "ResumingNodeRemoval", "NodeForgotten"]));
+  });
+
+  it("revives a drained node when the spec wants it again before the removal finished", async () => {
+    rabbit = new ScriptedRabbit();
+    await startOperator();
+    await apply(clients, clusterObject("beta", 3));
+    await waitFor("the disc StatefulSet", async () => (await discReplicas("beta").catch(() => undefined)) === 3, { timeoutMs: 30_000 });
+    await createPods("beta", 3);
+    await waitFor("beta Ready", async () => condition(await getCluster("beta"), "Ready")?.status === "True", { timeoutMs: 30_000 });
+
+    rabbit.failures.set("shrink", 1_000);
+    await apply(clients, clusterObject("beta", 2));
+    await waitFor("beta-disc-2 drained and the removal stuck", async () => rabbit.drained.has("beta-disc-2") && condition(await getCluster("beta"), "ReconcileSuccess")?.reason === "NodeRemovalInterrupted", { timeoutMs: 30_000 });
+    await apply(clients, clusterObject("beta", 3));
+    await waitFor("beta-disc-2 revived and beta Ready", async () => {
+      const cluster = await getCluster("beta");
+      return !rabbit.drained.has("beta-disc-2") && cluster.status?.nodeRemoval === undefined && condition(cluster, "Ready")?.status === "True";
+    }, { timeoutMs: 30_000 });
+    expect(await discReplicas("beta")).toBe(3);
+    expect(rabbit.calls).toContain("revive beta-disc-2");
+    expect(await events("beta")).toContain("NodeRevived");
+  });
+
+  it("stops a drain when the operator stops leading, writes nothing more, and the next operator finishes the removal", async () => {
+    rabbit = new ScriptedRabbit();
+    await startOperator();
+    await apply(clients, clusterObject("gamma", 3));
+    await waitFor("the disc StatefulSet", async () => (await discReplicas("gamma").catch(() => undefined)) === 3, { timeoutMs: 30_000 });
+    await createPods("gamma", 3);
+    await waitFor("gamma Ready", async () => condition(await getCluster("gamma"), "Ready")?.status === "True", { timeoutMs: 30_000 });
+
+    rabbit.hangDrain = true;
+    await apply(clients, clusterObject("gamma", 2));
+    await waitFor("the drain to start", async () => rabbit.drainStarted, { timeoutMs: 30_000 });
+    expect((await getCluster("gamma")).status?.nodeRemoval).toMatchObject({ pod: "gamma-disc-2" });
+    recorder.reset();
+    await manager!.stop();
+    manager = undefined;
+    // The stopped reconcile made no write after its drain was cut off: no replica lowered, no status.
+    expect(recorder.writes.filter((write) => write.path.includes(`/namespaces/${namespace.name}/`) && !write.path.includes("/events"))).toEqual([]);
+    expect(await discReplicas("gamma")).toBe(3);
+    expect(rabbit.calls.some((call) => call.startsWith("shrink"))).toBe(false);
+
+    rabbit.hangDrain = false;
+    await startOperator();
+    await waitFor("the removal finished by the next operator", async () => (await discReplicas("gamma")) === 2, { timeoutMs: 30_000 });
+    expect(rabbit.calls.filter((call) => call === "drain gamma-disc-2")).toHaveLength(2);
+  });
+});
