@@ -26,21 +26,28 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 
 {{/* The permissions the operator needs in a namespace it manages. */}}
 {{- define "rabbit-operator.managerRules" -}}
+{{- /* Exactly what the code does: reads through informers (get, list, watch); writes by server-side
+   apply (patch, and create for a new object) or merge patch; deletes only pods (rolling restarts)
+   and the volumes of removed nodes. No update (PUT) and no delete of what the garbage collector
+   removes. finalizers/update: owner references with blockOwnerDeletion on our children. */}}
 - apiGroups: [rabbit.operator.dev]
   resources: [rabbitclusters, vhosts, users, permissions, queues, exchanges, bindings, policies]
-  verbs: [get, list, watch, update, patch]
+  verbs: [get, list, watch, patch]
 - apiGroups: [rabbit.operator.dev]
-  resources: [rabbitclusters/status, vhosts/status, users/status, permissions/status, queues/status, exchanges/status, bindings/status, policies/status, rabbitclusters/finalizers, vhosts/finalizers, users/finalizers, permissions/finalizers, queues/finalizers, exchanges/finalizers, bindings/finalizers, policies/finalizers]
-  verbs: [get, update, patch]
+  resources: [rabbitclusters/status, vhosts/status, users/status, permissions/status, queues/status, exchanges/status, bindings/status, policies/status]
+  verbs: [patch]
+- apiGroups: [rabbit.operator.dev]
+  resources: [rabbitclusters/finalizers, users/finalizers]
+  verbs: [update]
 - apiGroups: [apps]
   resources: [statefulsets]
-  verbs: [get, list, watch, create, update, patch, delete]
+  verbs: [get, list, watch, create, patch]
 - apiGroups: [""]
   resources: [services, configmaps, secrets, serviceaccounts]
-  verbs: [get, list, watch, create, update, patch, delete]
+  verbs: [get, list, watch, create, patch]
 - apiGroups: [policy]
   resources: [poddisruptionbudgets]
-  verbs: [get, list, watch, create, update, patch, delete]
+  verbs: [get, list, watch, create, patch]
 - apiGroups: [""]
   resources: [pods]
   verbs: [get, list, watch, delete]
