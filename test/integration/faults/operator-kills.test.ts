@@ -1,0 +1,217 @@
+// The real operator process (operator/main.ts) SIGKILLed at random moments while it declares, and
+// then deletes, a topology of many objects in a real RabbitMQ (through a connection Secret). After
+// every kill it is started again; in the end everything converges: every object Ready, each
+// exactly once in RabbitMQ, every deleted object gone from Kubernetes (no finalizer left) and from
+// RabbitMQ (no orphan). `npm test` runs a short variant; `npm run test:faults` the long one
+// (FAULTS_KILLS, FAULTS_OBJECTS).
+import type { KubernetesObject } from "@kubernetes/client-node";
+import { spawn, type ChildProcess } from "node:child_process";
+import { createWriteStream } from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { API_VERSION } from "../../../operator/api/index.js";
+import type { ManagementClient } from "../../../operator/rabbitmq/management.js";
+import { waitFor } from "../../harness/exec.js";
+import { apply, createNamespace, installCrds, kubeClients, type KubeClients } from "../../harness/kube.js";
+import { REPO_ROOT } from "../../harness/paths.js";
+import { useRabbitCluster } from "../../harness/rabbitmq/use-rabbit-cluster.js";
+import { SecretLeakScanner, eventTexts, logTexts } from "../../support/secret-leaks.js";
+
+const KILLS = Number(process.env.FAULTS_KILLS ?? 3);
+const QUEUES = Math.max(20, Number(process.env.FAULTS_OBJECTS ?? 100));
+/** Exchanges and bindings: one per ten queues. */
+const EXCHANGES = Math.max(1, Math.floor(QUEUES / 10));
+const VHOST = "kills";
+const SEED = Number(process.env.FAULTS_SEED ?? Date.now() % 100_000);
+
+const rabbit = useRabbitCluster({ name: "kills", disc: 1 });
+let clients: KubeClients;
+let namespace: { name: string; remove(): Promise<void> };
+let admin: ManagementClient;
+let logDir: string;
+let operator: ChildProcess | undefined;
+const logFile = () => join(logDir, "operator.log");
+
+/** Deterministic for a seed (mulberry32), so that a failing run can be repeated. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const next = random(SEED);
+
+beforeAll(async () => {
+  clients = kubeClients(inject("kubeconfig"));
+  await installCrds(clients);
+  namespace = await createNamespace(clients, "kills");
+  admin = rabbit.management();
+  logDir = await mkdtemp(join(tmpdir(), "rabbit-operator-kills-"));
+  await clients.core.createNamespacedSecret({
+    namespace: namespace.name,
+    body: { metadata: { name: "rabbit" }, stringData: { uri: rabbit.managementUrl(), username: rabbit.admin.username, password: rabbit.admin.password } },
+  });
+  console.log(`operator kills: seed ${SEED}, ${KILLS} kills, ${QUEUES} queues + ${EXCHANGES} exchanges + ${EXCHANGES} bindings + vhost, user, permission`);
+}, 120_000);
+
+afterAll(async () => {
+  await stopOperator("SIGTERM");
+  if (namespace) {
+    // With the operator running, so that it releases its finalizers.
+    await startOperator();
+    await namespace.remove();
+    await waitFor("the namespace to be gone", () => clients.core.readNamespace({ name: namespace.name }).then(() => false, () => true), { timeoutMs: 120_000 }).catch(() => undefined);
+    await stopOperator("SIGTERM");
+  }
+  if (logDir) await rm(logDir, { recursive: true, force: true });
+}, 240_000);
+
+/** The operator as users run it, its log appended to one file across restarts. */
+async function startOperator(): Promise<void> {
+  const log = createWriteStream(logFile(), { flags: "a" });
+  const child = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      join(REPO_ROOT, "operator/main.ts"),
+      `--kubeconfig=${inject("kubeconfig")}`,
+      `--namespaces=${namespace.name}`,
+      "--metrics-port=0",
+      "--health-port=0",
+      "--topology-drift-period=3",
+      "--log-level=debug",
+    ],
+    { cwd: REPO_ROOT, stdio: ["ignore", "ignore", "pipe"] },
+  );
+  child.stderr!.pipe(log);
+  operator = child;
+  // Started: its controllers run (the kill may then land anywhere in a reconcile).
+  await waitFor("the operator's controllers to start", async () => (await readFile(logFile(), "utf8").catch(() => "")).split("\n").filter((l) => l.includes('"controller started"')).length > startedSoFar, { timeoutMs: 60_000, intervalMs: 50 });
+  startedSoFar = (await readFile(logFile(), "utf8")).split("\n").filter((l) => l.includes('"controller started"')).length;
+}
+let startedSoFar = 0;
+
+async function stopOperator(signal: NodeJS.Signals): Promise<void> {
+  const child = operator;
+  operator = undefined;
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill(signal);
+  await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 30_000))]);
+  if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+}
+
+const kinds = ["Vhost", "User", "Permission", "Queue", "Exchange", "Binding"] as const;
+
+function topology(): { kind: (typeof kinds)[number]; name: string; spec: Record<string, unknown> }[] {
+  const objects: { kind: (typeof kinds)[number]; name: string; spec: Record<string, unknown> }[] = [
+    { kind: "Vhost", name: "kills", spec: { name: VHOST } },
+    { kind: "User", name: "worker", spec: { tags: ["management"] } },
+    { kind: "Permission", name: "worker", spec: { vhost: VHOST, userReference: { name: "worker" }, permissions: { configure: "", write: ".*", read: ".*" } } },
+  ];
+  for (let i = 0; i < QUEUES; i++) objects.push({ kind: "Queue", name: `q-${i}`, spec: { name: `q.${i}`, vhost: VHOST, type: i % 2 === 0 ? "quorum" : "classic" } });
+  for (let i = 0; i < EXCHANGES; i++) {
+    objects.push({ kind: "Exchange", name: `x-${i}`, spec: { name: `x.${i}`, vhost: VHOST, type: "direct" } });
+    // To even queues: the odd ones are deleted later, and a queue's bindings go with it.
+    objects.push({ kind: "Binding", name: `b-${i}`, spec: { vhost: VHOST, source: `x.${i}`, destination: `q.${2 * i}`, destinationType: "queue", routingKey: `k.${i}` } });
+  }
+  return objects;
+}
+
+async function listAll(): Promise<{ kind: string; name: string; ready: boolean; finalizers: string[]; deleting: boolean }[]> {
+  const all = [];
+  for (const kind of kinds) {
+    const list = await clients.objects.list(API_VERSION, kind, namespace.name);
+    for (const item of list.items as { metadata: { name: string; generation?: number; finalizers?: string[]; deletionTimestamp?: unknown }; status?: { observedGeneration?: number; conditions?: { type: string; status: string }[] } }[]) {
+      const ready = item.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") === true && item.status?.observedGeneration === item.metadata.generation;
+      all.push({ kind, name: item.metadata.name, ready, finalizers: item.metadata.finalizers ?? [], deleting: Boolean(item.metadata.deletionTimestamp) });
+    }
+  }
+  return all;
+}
+
+/**
+ * Kills the operator KILLS times, each at a random moment of its work: once `done()` reaches a
+ * random point between where it stands and the end, plus up to 100 ms (to land inside a
+ * reconcile); started again after each kill. `afterStart` runs right after the first start.
+ */
+async function killRepeatedly(total: number, done: () => Promise<number>, afterStart?: () => Promise<void>): Promise<string[]> {
+  const moments: string[] = [];
+  for (let kill = 1; kill <= KILLS; kill++) {
+    await startOperator();
+    if (kill === 1) await afterStart?.();
+    const from = await done();
+    // Leave some work for the later lives: never past 90% of what is left.
+    const target = Math.min(total - 1, from + Math.max(1, Math.floor(next() * 0.9 * (total - from))));
+    await waitFor(`progress to ${target}/${total}`, async () => (await done()) >= target, { timeoutMs: 120_000, intervalMs: 25 });
+    await new Promise((resolve) => setTimeout(resolve, Math.floor(next() * 100)));
+    await stopOperator("SIGKILL");
+    moments.push(`kill ${kill} at ${await done()}/${total} (aimed at ${target})`);
+  }
+  return moments;
+}
+
+describe(`the operator SIGKILLed ${KILLS} times at random moments`, () => {
+  it(`while declaring ${QUEUES + 2 * EXCHANGES + 3} objects: converges to each exactly once in RabbitMQ, every object Ready`, async () => {
+    const objects = topology();
+    for (const object of objects) {
+      const resource = { apiVersion: API_VERSION, kind: object.kind, metadata: { name: object.name, namespace: namespace.name }, spec: { ...object.spec, rabbitmqClusterReference: { connectionSecret: { name: "rabbit" } } } };
+      await apply(clients, resource as KubernetesObject);
+    }
+
+    const moments = await killRepeatedly(objects.length, async () => (await listAll()).filter((o) => o.ready).length);
+    console.log(`objects Ready when killed:\n${moments.join("\n")}`);
+
+    const started = Date.now();
+    await startOperator();
+    await waitFor("every object Ready", async () => (await listAll()).every((o) => o.ready), { timeoutMs: 300_000, intervalMs: 500 });
+    console.log(`after ${KILLS} kills: ${objects.length} objects Ready ${((Date.now() - started) / 1000).toFixed(1)} s after the last start`);
+
+    const queues = (await admin.listQueues({ vhost: VHOST, columns: ["name", "type"] })).map((q) => q.name).sort();
+    expect(queues).toEqual(Array.from({ length: QUEUES }, (_, i) => `q.${i}`).sort());
+    const exchanges = (await admin.listExchanges(VHOST)).map((x) => x.name).filter((name) => name.startsWith("x."));
+    expect(exchanges.sort()).toEqual(Array.from({ length: EXCHANGES }, (_, i) => `x.${i}`).sort());
+    const bindings = (await admin.listBindings(VHOST)).filter((b) => b.source.startsWith("x."));
+    // Exactly one binding per Binding object: no duplicate from a declaration repeated after a kill.
+    expect(bindings.map((b) => `${b.source}->${b.destination}:${b.routingKey}`).sort()).toEqual(Array.from({ length: EXCHANGES }, (_, i) => `x.${i}->q.${2 * i}:k.${i}`).sort());
+    const users = (await admin.listUsers()).map((u) => u.name).filter((name) => name === "worker");
+    expect(users).toEqual(["worker"]);
+  }, 900_000);
+
+  it("while deleting half of them: every deleted object gone from Kubernetes and RabbitMQ, no finalizer left, the rest untouched", async () => {
+    const deleted = Array.from({ length: QUEUES }, (_, i) => i).filter((i) => i % 2 === 1);
+    const deleteAll = async () => {
+      await Promise.all(deleted.map((i) => clients.objects.delete({ apiVersion: API_VERSION, kind: "Queue", metadata: { name: `q-${i}`, namespace: namespace.name } })));
+    };
+    const deletionsDone = async () => QUEUES - (await listAll()).filter((o) => o.kind === "Queue").length;
+    const moments = await killRepeatedly(deleted.length, deletionsDone, deleteAll);
+    console.log(`deletions done when killed:\n${moments.join("\n")}`);
+
+    const started = Date.now();
+    await startOperator();
+    await waitFor("the deleted Queue objects to be gone", async () => (await listAll()).filter((o) => o.kind === "Queue").length === QUEUES - deleted.length, { timeoutMs: 300_000, intervalMs: 500 });
+    console.log(`after ${KILLS} kills: ${deleted.length} deletions done ${((Date.now() - started) / 1000).toFixed(1)} s after the last start`);
+    const queues = (await admin.listQueues({ vhost: VHOST, columns: ["name"] })).map((q) => q.name).sort();
+    expect(queues).toEqual(Array.from({ length: QUEUES }, (_, i) => i).filter((i) => i % 2 === 0).map((i) => `q.${i}`).sort());
+    const left = await listAll();
+    expect(left.filter((o) => o.deleting)).toEqual([]);
+    expect(left.every((o) => o.ready)).toBe(true);
+  }, 900_000);
+
+  it("logged no secret in any of its lives, nor in an Event", async () => {
+    const scanner = new SecretLeakScanner();
+    scanner.add("connection Secret password", rabbit.admin.password);
+    const credentials = await clients.core.readNamespacedSecret({ name: "worker-user-credentials", namespace: namespace.name });
+    scanner.addSecretData("worker-user-credentials", credentials.data, ["password"]);
+    const lines = (await readFile(logFile(), "utf8")).split("\n").filter(Boolean);
+    expect(lines.length).toBeGreaterThan(100);
+    expect(scanner.scan([...logTexts(lines), ...(await eventTexts(clients.objects, [namespace.name]))])).toEqual([]);
+  });
+});
