@@ -218,47 +218,32 @@ interface DependencyView {
  */
 function waitingFor(waiting: DependencyView, changed: TopologyResource, provider: DependencyView): string[] {
   if (!isReadyForGeneration(changed)) return [];
-  const provided = new Set(provider.provides(changed).map(refKey));
-  if (provided.size === 0) return [];
-  const cluster = referenceKey(changed.spec.rabbitmqClusterReference, changed.metadata.namespace ?? "");
-  return waiting.informer
-    .list()
-    .filter(
-      (object) =>
-        isNotReady(object) &&
-        referenceKey(object.spec.rabbitmqClusterReference, object.metadata.namespace ?? "") === cluster &&
-        waiting.needs(object).some((ref) => provided.has(refKey(ref))),
-    )
-    .map(keyOf);
+  return related(waiting, changed, provider.provides(changed), "needs").filter(isNotReady).map(keyOf);
 }
 
 /** The objects (as "Kind namespace/name") of other kinds in the same cluster that need what container provides. */
 function contentsOf(container: TopologyResource, view: DependencyView, all: readonly DependencyView[]): string[] {
-  const provided = new Set(view.provides(container).map(refKey));
-  const cluster = referenceKey(container.spec.rabbitmqClusterReference, container.metadata.namespace ?? "");
   return all
     .filter((other) => other !== view)
-    .flatMap((other) =>
-      other.informer
-        .list()
-        .filter((object) => referenceKey(object.spec.rabbitmqClusterReference, object.metadata.namespace ?? "") === cluster && other.needs(object).some((ref) => provided.has(refKey(ref))))
-        .map((object) => `${other.kind} ${keyOf(object)}`),
-    )
+    .flatMap((other) => related(other, container, view.provides(container), "needs").map((object) => `${other.kind} ${keyOf(object)}`))
     .sort();
 }
 
 /** Objects of a container kind being deleted that may be waiting for `changed` (their content) to go. */
 function deletionsWaitingFor(containers: DependencyView, changed: TopologyResource, changedView: DependencyView): string[] {
-  const needed = new Set(changedView.needs(changed).map(refKey));
-  if (needed.size === 0) return [];
-  const cluster = referenceKey(changed.spec.rabbitmqClusterReference, changed.metadata.namespace ?? "");
-  return containers.informer
-    .list()
-    .filter(
-      (object) =>
-        object.metadata.deletionTimestamp &&
-        referenceKey(object.spec.rabbitmqClusterReference, object.metadata.namespace ?? "") === cluster &&
-        containers.provides(object).some((ref) => needed.has(refKey(ref))),
-    )
+  return related(containers, changed, changedView.needs(changed), "provides")
+    .filter((object) => object.metadata.deletionTimestamp)
     .map(keyOf);
+}
+
+/** The objects of a view, in the same cluster as `of`, that need (or provide) one of these refs. */
+function related(view: DependencyView, of: TopologyResource, refs: TopologyRef[], relation: "needs" | "provides"): TopologyResource[] {
+  const keys = new Set(refs.map(refKey));
+  if (keys.size === 0) return [];
+  const cluster = clusterKeyOf(of);
+  return view.informer.list().filter((object) => clusterKeyOf(object) === cluster && view[relation](object).some((ref) => keys.has(refKey(ref))));
+}
+
+function clusterKeyOf(object: TopologyResource): string {
+  return referenceKey(object.spec.rabbitmqClusterReference, object.metadata.namespace ?? "");
 }

@@ -168,16 +168,21 @@ const eventsOf = async (cluster: string) =>
     .filter((e) => e.regarding?.name === cluster);
 const events = async (cluster: string) => (await eventsOf(cluster)).map((e) => e.reason);
 
+/** A fresh stand-in RabbitMQ and operator, and a 3 disc node cluster Ready in them. */
+async function readyClusterOfThree(name: string): Promise<void> {
+  rabbit = new ScriptedRabbit();
+  await startOperator();
+  await apply(clients, clusterObject(name, 3));
+  await waitFor("the disc StatefulSet", async () => (await discReplicas(name).catch(() => undefined)) === 3, { timeoutMs: 30_000 });
+  await createPods(name, 3);
+  await waitFor(`${name} Ready`, async () => condition(await getCluster(name), "Ready")?.status === "True", { timeoutMs: 30_000 });
+}
+
 const condition = (cluster: RabbitCluster, type: string) => cluster.status?.conditions?.find((c) => c.type === type);
 
 describe("RabbitCluster node removal under faults", () => {
   it("records the removal before draining, reports a failed step, and finishes it on the next attempt", async () => {
-    rabbit = new ScriptedRabbit();
-    await startOperator();
-    await apply(clients, clusterObject("alpha", 3));
-    await waitFor("the disc StatefulSet", async () => (await discReplicas("alpha").catch(() => undefined)) === 3, { timeoutMs: 30_000 });
-    await createPods("alpha", 3);
-    await waitFor("alpha Ready", async () => condition(await getCluster("alpha"), "Ready")?.status === "True", { timeoutMs: 30_000 });
+    await readyClusterOfThree("alpha");
 
     rabbit.failures.set("shrink", 3);
     await apply(clients, clusterObject("alpha", 2));
@@ -198,12 +203,7 @@ describe("RabbitCluster node removal under faults", () => {
   });
 
   it("revives a drained node when the spec wants it again before the removal finished", async () => {
-    rabbit = new ScriptedRabbit();
-    await startOperator();
-    await apply(clients, clusterObject("beta", 3));
-    await waitFor("the disc StatefulSet", async () => (await discReplicas("beta").catch(() => undefined)) === 3, { timeoutMs: 30_000 });
-    await createPods("beta", 3);
-    await waitFor("beta Ready", async () => condition(await getCluster("beta"), "Ready")?.status === "True", { timeoutMs: 30_000 });
+    await readyClusterOfThree("beta");
 
     rabbit.failures.set("shrink", 1_000);
     await apply(clients, clusterObject("beta", 2));
@@ -219,12 +219,7 @@ describe("RabbitCluster node removal under faults", () => {
   });
 
   it("stops a drain when the operator stops leading, writes nothing more, and the next operator finishes the removal", async () => {
-    rabbit = new ScriptedRabbit();
-    await startOperator();
-    await apply(clients, clusterObject("gamma", 3));
-    await waitFor("the disc StatefulSet", async () => (await discReplicas("gamma").catch(() => undefined)) === 3, { timeoutMs: 30_000 });
-    await createPods("gamma", 3);
-    await waitFor("gamma Ready", async () => condition(await getCluster("gamma"), "Ready")?.status === "True", { timeoutMs: 30_000 });
+    await readyClusterOfThree("gamma");
 
     rabbit.hangDrain = true;
     await apply(clients, clusterObject("gamma", 2));

@@ -138,35 +138,47 @@ async function listAll(): Promise<{ kind: string; name: string; ready: boolean; 
 }
 
 /**
- * Kills the operator KILLS times, each at a random moment of its work: once `done()` reaches a
- * random point between where it stands and the end, plus up to 100 ms (to land inside a
- * reconcile); started again after each kill. `afterStart` runs right after the first start.
+ * KILLS lives of the operator, each given one batch of work (`work(round)` makes the change and
+ * returns the progress count at which that batch is done) and SIGKILLed at a random point of it:
+ * once `done()` reaches a random count short of that goal, plus up to 100 ms (to land inside a
+ * reconcile).
  */
-async function killRepeatedly(total: number, done: () => Promise<number>, afterStart?: () => Promise<void>): Promise<string[]> {
+async function killRepeatedly(done: () => Promise<number>, work: (round: number) => Promise<number>): Promise<string[]> {
   const moments: string[] = [];
-  for (let kill = 1; kill <= KILLS; kill++) {
+  for (let round = 0; round < KILLS; round++) {
     await startOperator();
-    if (kill === 1) await afterStart?.();
     const from = await done();
-    // Leave some work for the later lives: never past 90% of what is left.
-    const target = Math.min(total - 1, from + Math.max(1, Math.floor(next() * 0.9 * (total - from))));
-    await waitFor(`progress to ${target}/${total}`, async () => (await done()) >= target, { timeoutMs: 120_000, intervalMs: 25 });
+    const goal = await work(round);
+    const target = Math.min(goal - 1, from + Math.floor(next() * 0.9 * (goal - from)));
+    await waitFor(`progress to ${target}`, async () => (await done()) >= target, { timeoutMs: 120_000, intervalMs: 25 });
     await new Promise((resolve) => setTimeout(resolve, Math.floor(next() * 100)));
     await stopOperator("SIGKILL");
-    moments.push(`kill ${kill} at ${await done()}/${total} (aimed at ${target})`);
+    moments.push(`kill ${round + 1} at ${await done()} (batch ${from}..${goal}, aimed at ${target})`);
   }
   return moments;
+}
+
+/** The i-th of KILLS nearly equal slices of items. */
+function batch<T>(items: readonly T[], round: number): T[] {
+  const size = Math.ceil(items.length / KILLS);
+  return items.slice(round * size, (round + 1) * size);
 }
 
 describe(`the operator SIGKILLed ${KILLS} times at random moments`, () => {
   it(`while declaring ${QUEUES + 2 * EXCHANGES + 3} objects: converges to each exactly once in RabbitMQ, every object Ready`, async () => {
     const objects = topology();
-    for (const object of objects) {
-      const resource = { apiVersion: API_VERSION, kind: object.kind, metadata: { name: object.name, namespace: namespace.name }, spec: { ...object.spec, rabbitmqClusterReference: { connectionSecret: { name: "rabbit" } } } };
-      await apply(clients, resource as KubernetesObject);
-    }
-
-    const moments = await killRepeatedly(objects.length, async () => (await listAll()).filter((o) => o.ready).length);
+    let applied = 0;
+    const moments = await killRepeatedly(
+      async () => (await listAll()).filter((o) => o.ready).length,
+      async (round) => {
+        for (const object of batch(objects, round)) {
+          const resource = { apiVersion: API_VERSION, kind: object.kind, metadata: { name: object.name, namespace: namespace.name }, spec: { ...object.spec, rabbitmqClusterReference: { connectionSecret: { name: "rabbit" } } } };
+          await apply(clients, resource as KubernetesObject);
+          applied++;
+        }
+        return applied;
+      },
+    );
     console.log(`objects Ready when killed:\n${moments.join("\n")}`);
 
     const started = Date.now();
@@ -187,11 +199,16 @@ describe(`the operator SIGKILLed ${KILLS} times at random moments`, () => {
 
   it("while deleting half of them: every deleted object gone from Kubernetes and RabbitMQ, no finalizer left, the rest untouched", async () => {
     const deleted = Array.from({ length: QUEUES }, (_, i) => i).filter((i) => i % 2 === 1);
-    const deleteAll = async () => {
-      await Promise.all(deleted.map((i) => clients.objects.delete({ apiVersion: API_VERSION, kind: "Queue", metadata: { name: `q-${i}`, namespace: namespace.name } })));
-    };
-    const deletionsDone = async () => QUEUES - (await listAll()).filter((o) => o.kind === "Queue").length;
-    const moments = await killRepeatedly(deleted.length, deletionsDone, deleteAll);
+    let requested = 0;
+    const moments = await killRepeatedly(
+      async () => QUEUES - (await listAll()).filter((o) => o.kind === "Queue").length,
+      async (round) => {
+        const slice = batch(deleted, round);
+        await Promise.all(slice.map((i) => clients.objects.delete({ apiVersion: API_VERSION, kind: "Queue", metadata: { name: `q-${i}`, namespace: namespace.name } })));
+        requested += slice.length;
+        return requested;
+      },
+    );
     console.log(`deletions done when killed:\n${moments.join("\n")}`);
 
     const started = Date.now();
