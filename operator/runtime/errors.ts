@@ -39,6 +39,8 @@ export function statusCodeOf(error: unknown): number | undefined {
 export const isNotFound = (error: unknown) => statusCodeOf(error) === 404;
 export const isConflict = (error: unknown) => statusCodeOf(error) === 409;
 export const isGone = (error: unknown) => statusCodeOf(error) === 410;
+/** The API server refused the object itself (400 Bad Request, 422 Invalid): retrying cannot help. */
+export const isInvalid = (error: unknown) => statusCodeOf(error) === 400 || statusCodeOf(error) === 422;
 
 /** A short, loggable description: the API server's Status message when there is one. */
 export function describeError(error: unknown): { message: string; statusCode?: number; reason?: string } {

@@ -28,7 +28,7 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- define "rabbit-operator.managerRules" -}}
 {{- /* Exactly what the code does: reads through informers (get, list, watch); writes by server-side
    apply (patch, and create for a new object) or merge patch; deletes only pods (rolling restarts)
-   and the volumes of removed nodes. No update (PUT) and no delete of what the garbage collector
+   and the volumes of removed nodes; reads a failing node's log. No update (PUT) and no delete of what the garbage collector
    removes. finalizers/update: owner references with blockOwnerDeletion on our children. */}}
 - apiGroups: [rabbit.operator.dev]
   resources: [rabbitclusters, vhosts, users, permissions, queues, exchanges, bindings, policies]
@@ -56,6 +56,10 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 - apiGroups: [""]
   resources: [pods/exec]
   verbs: [get, create]
+{{- /* The previous log of a RabbitMQ container that fails to boot: its error lines go in a condition. */}}
+- apiGroups: [""]
+  resources: [pods/log]
+  verbs: [get]
 - apiGroups: [""]
   resources: [persistentvolumeclaims]
   verbs: [get, list, watch, delete]

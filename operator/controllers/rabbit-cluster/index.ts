@@ -1,5 +1,5 @@
 // Wires the RabbitCluster reconciler into a manager: the kinds it watches and owns.
-import type { KubeConfig, V1PersistentVolumeClaim, V1Pod, V1Secret } from "@kubernetes/client-node";
+import { CoreV1Api, type KubeConfig, type V1PersistentVolumeClaim, type V1Pod, type V1Secret } from "@kubernetes/client-node";
 import { RABBIT_CLUSTER, type RabbitCluster } from "../../api/index.js";
 import { MANAGED_BY } from "../../resources/names.js";
 import type { Informer } from "../../runtime/informer.js";
@@ -36,6 +36,7 @@ export function addRabbitClusterController(manager: Manager, options: RabbitClus
     return instance && object.metadata?.namespace ? [`${object.metadata.namespace}/${instance}`] : [];
   };
 
+  const core = options.kubeConfig.makeApiClient(CoreV1Api);
   return manager.addController({
     name: "rabbitcluster",
     for: clusters,
@@ -53,6 +54,7 @@ export function addRabbitClusterController(manager: Manager, options: RabbitClus
       clusterDomain: options.clusterDomain,
       management: options.management,
       nodeOperations: options.nodeOperations,
+      readPreviousLog: (namespace, name, container) => core.readNamespacedPodLog({ namespace, name, container, previous: true, tailLines: 80 }),
       readSecret: async (namespace, name) => {
         try {
           return (await manager.clients.objects.read({ apiVersion: "v1", kind: "Secret", metadata: { namespace, name } })) as V1Secret;

@@ -10,6 +10,11 @@ export interface StatefulSetObservation {
   replicas: number;
   readyReplicas: number;
   updateRevision?: string;
+  /**
+   * The StatefulSet controller has not yet seen its latest spec (status.observedGeneration behind
+   * metadata.generation): updateRevision is stale, so which pods are outdated is not known yet.
+   */
+  updating?: boolean;
 }
 
 export interface PodObservation {
@@ -70,18 +75,35 @@ const MAX_FAILURE_LINES = 8;
  * last exit, and the last lines it logged (its termination message); undefined while it runs or
  * is merely starting.
  */
-export function containerFailure(status: V1ContainerStatus | undefined): string | undefined {
+export function containerFailure(status: V1ContainerStatus | undefined, previousLog?: string): string | undefined {
   if (!status || status.ready) return undefined;
   const waiting = status.state?.waiting?.reason;
   const terminated = status.state?.terminated ?? status.lastState?.terminated;
   const failedExit = terminated && terminated.exitCode !== 0 ? terminated : undefined;
   if (!(waiting && FAILING_WAITING_REASONS.has(waiting)) && !failedExit) return undefined;
   const parts = [waiting ?? failedExit?.reason ?? "Error"];
-  if (failedExit) parts.push(`exit code ${failedExit.exitCode}${status.restartCount ? ` after ${status.restartCount} restarts` : ""}`);
-  const lines = (failedExit?.message ?? status.state?.waiting?.message ?? "")
+  // RabbitMQ exits 0 when it fails to boot ("Kernel pid terminated"): the exit is named anyway.
+  if (terminated) parts.push(`exit code ${terminated.exitCode}${status.restartCount ? ` after ${status.restartCount} restarts` : ""}`);
+  const lines = bootErrors(previousLog ?? "") ?? lastLines(failedExit?.message ?? status.state?.waiting?.message ?? "");
+  return `${parts.join(", ")}${lines.length > 0 ? `: ${lines.join(" | ")}` : ""}`;
+}
+
+/**
+ * The first error lines of a RabbitMQ node's log (the cause comes first; the crash report after
+ * it repeats it), without timestamps and process ids; undefined when there is none.
+ */
+export function bootErrors(log: string): string[] | undefined {
+  const errors = log
+    .split("\n")
+    .map((line) => /\[error\]\s+<[^>]*>\s?(.*)$/.exec(line)?.[1]?.trim())
+    .filter((line): line is string => Boolean(line));
+  return errors.length > 0 ? [...new Set(errors)].slice(0, MAX_FAILURE_LINES) : undefined;
+}
+
+function lastLines(text: string): string[] {
+  return text
     .split("\n")
     .map((line) => line.trim())
     .filter(Boolean)
     .slice(-MAX_FAILURE_LINES);
-  return `${parts.join(", ")}${lines.length > 0 ? `: ${lines.join(" | ")}` : ""}`;
 }

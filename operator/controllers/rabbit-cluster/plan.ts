@@ -89,6 +89,10 @@ export function nextStep(cluster: RabbitCluster, observation: ClusterObservation
   //    A pod that fails on its old template is the exception: it serves nobody, and the new
   //    template may be what fixes it (a bad configuration reverted), so it is replaced at once.
   //    A pod failing on the current template stops the roll: nothing else is restarted.
+  const updating = NODE_TYPES.filter((type) => observation.statefulSets[type]?.updating);
+  if (updating.length > 0) {
+    return { kind: "wait", reason: "StatefulSetsUpdating", message: `waiting for the StatefulSet controller to see the new ${updating.join(" and ")} template` };
+  }
   const outdated = outdatedPods(observation);
   const failingOutdated = outdated.find((p) => p.failure && !p.ready);
   if (failingOutdated) return { kind: "restartPod", pod: failingOutdated.name, node: expectedNode(failingOutdated.type, failingOutdated.ordinal) };

@@ -15,6 +15,7 @@ import {
 } from "../../resources/index.js";
 import { NODE_TYPE_LABEL } from "../../resources/names.js";
 import { ERLANG_COOKIE_KEY } from "../../resources/secrets.js";
+import { describeError, isInvalid } from "../../runtime/errors.js";
 import { throwIfStopped, type ReconcileRequest, type ReconcileResult, type Reconciler } from "../../runtime/controller.js";
 import { setConditions } from "../../runtime/conditions.js";
 import type { ObjectWriter } from "../../runtime/apply.js";
@@ -51,6 +52,8 @@ export interface RabbitClusterReconcilerOptions {
   management: (cluster: RabbitCluster, credentials: { username: string; password: string }) => ClusterManagement;
   /** What runs inside a namespace's node pods; default RabbitMQ's CLI tools over pods/exec. */
   nodeOperations?: (namespace: string) => NodeOperations;
+  /** The log of a container's previous run (its last lines), to say why a failing node failed. */
+  readPreviousLog?: (namespace: string, pod: string, container: string) => Promise<string>;
   /** Reads a Secret from the API server, past the cache; undefined when it does not exist. */
   readSecret?: (namespace: string, name: string) => Promise<V1Secret | undefined>;
   logger: Logger;
@@ -67,6 +70,8 @@ interface StepOutcome {
 
 const RESOURCE = customResource(RABBIT_CLUSTER);
 const SETTLING_REQUEUE_MS = 5_000;
+/** A spec whose children the API server refuses is looked at again when it changes, and rarely otherwise. */
+const INVALID_RECHECK_MS = 300_000;
 
 export class RabbitClusterReconciler implements Reconciler {
   constructor(private readonly options: RabbitClusterReconcilerOptions) {}
@@ -100,7 +105,16 @@ export class RabbitClusterReconciler implements Reconciler {
     throwIfStopped(signal);
     for (const child of buildChildren(cluster, context)) {
       const desired = child.kind === "StatefulSet" ? this.withReplicas(child as V1StatefulSet, cluster, observation) : child;
-      await this.options.writer.apply(desired as KubeObject, this.cached(desired as KubeObject));
+      try {
+        await this.options.writer.apply(desired as KubeObject, this.cached(desired as KubeObject));
+      } catch (error) {
+        if (!isInvalid(error)) throw error;
+        // The spec makes an object the API server refuses (a value no schema here catches):
+        // retrying cannot help, a change of the spec can.
+        const refused = blocked("InvalidChild", `the API server refuses ${child.kind} ${child.metadata?.name} built from this spec: ${describeError(error).message}`);
+        await this.writeStatus(cluster, observation, refused, false);
+        return { requeueAfterMs: INVALID_RECHECK_MS };
+      }
     }
 
     let reconcileSuccess: ConditionValue = { type: "ReconcileSuccess", status: "True", reason: "Success", message: "every object is as declared" };
@@ -209,7 +223,10 @@ export class RabbitClusterReconciler implements Reconciler {
     const statefulSets = Object.fromEntries(
       NODE_TYPES.map((type) => {
         const sts = caches.owned.get("StatefulSet")?.get(names.statefulSet(type), namespace) as V1StatefulSet | undefined;
-        return [type, sts ? { replicas: sts.spec?.replicas ?? 0, readyReplicas: sts.status?.readyReplicas ?? 0, updateRevision: sts.status?.updateRevision } : undefined];
+        if (!sts) return [type, undefined];
+        const seen = sts.status?.observedGeneration;
+        const updating = seen !== undefined && sts.metadata?.generation !== undefined && seen < sts.metadata.generation;
+        return [type, { replicas: sts.spec?.replicas ?? 0, readyReplicas: sts.status?.readyReplicas ?? 0, updateRevision: sts.status?.updateRevision, ...(updating ? { updating } : {}) }];
       }),
     ) as ClusterObservation["statefulSets"];
 
@@ -222,7 +239,11 @@ export class RabbitClusterReconciler implements Reconciler {
         if (ordinal === undefined || pod.metadata?.labels?.["app.kubernetes.io/instance"] !== cluster.metadata.name) continue;
         const terminating = Boolean(pod.metadata?.deletionTimestamp);
         const readyCondition = pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
-        const failure = containerFailure(pod.status?.containerStatuses?.find((c) => c.name === RABBITMQ_CONTAINER));
+        const container = pod.status?.containerStatuses?.find((c) => c.name === RABBITMQ_CONTAINER);
+        // Only for a pod that fails: its previous life's log says why, in RabbitMQ's words.
+        const failing = containerFailure(container) !== undefined && (container?.restartCount ?? 0) > 0;
+        const previousLog = failing ? await this.options.readPreviousLog?.(namespace!, pod.metadata!.name!, RABBITMQ_CONTAINER).catch(() => undefined) : undefined;
+        const failure = containerFailure(container, previousLog);
         pods.push({ name: pod.metadata!.name!, type, ordinal, ready: readyCondition && !terminating, terminating, revision: pod.metadata?.labels?.["controller-revision-hash"], ...(failure ? { failure } : {}) });
       }
       for (const claim of caches.volumeClaims.list({ namespace })) {

@@ -98,6 +98,7 @@ describe("charts/rabbit-operator", () => {
         "poddisruptionbudgets.policy: [get list watch create patch]",
         "pods: [get list watch delete]",
         "pods/exec: [get create]",
+        "pods/log: [get]",
         "policies.rabbit.operator.dev: [get list watch patch]",
         "policies.rabbit.operator.dev/status: [patch]",
         "queues.rabbit.operator.dev: [get list watch patch]",

@@ -5,9 +5,7 @@
 // RabbitMQ (no orphan). `npm test` runs a short variant; `npm run test:faults` the long one
 // (FAULTS_KILLS, FAULTS_OBJECTS).
 import type { KubernetesObject } from "@kubernetes/client-node";
-import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream } from "node:fs";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -15,9 +13,9 @@ import { API_VERSION } from "../../../operator/api/index.js";
 import type { ManagementClient } from "../../../operator/rabbitmq/management.js";
 import { waitFor } from "../../harness/exec.js";
 import { apply, createNamespace, installCrds, kubeClients, type KubeClients } from "../../harness/kube.js";
-import { REPO_ROOT } from "../../harness/paths.js";
 import { useRabbitCluster } from "../../harness/rabbitmq/use-rabbit-cluster.js";
 import { SecretLeakScanner, eventTexts, logTexts } from "../../support/secret-leaks.js";
+import { OperatorProcess } from "./operator-process.js";
 
 const KILLS = Number(process.env.FAULTS_KILLS ?? 3);
 const QUEUES = Math.max(20, Number(process.env.FAULTS_OBJECTS ?? 100));
@@ -31,8 +29,7 @@ let clients: KubeClients;
 let namespace: { name: string; remove(): Promise<void> };
 let admin: ManagementClient;
 let logDir: string;
-let operator: ChildProcess | undefined;
-const logFile = () => join(logDir, "operator.log");
+let operator: OperatorProcess;
 
 /** Deterministic for a seed (mulberry32), so that a failing run can be repeated. */
 function random(seed: number): () => number {
@@ -53,6 +50,7 @@ beforeAll(async () => {
   namespace = await createNamespace(clients, "kills");
   admin = rabbit.management();
   logDir = await mkdtemp(join(tmpdir(), "rabbit-operator-kills-"));
+  operator = new OperatorProcess({ kubeconfig: inject("kubeconfig"), namespaces: [namespace.name], logFile: join(logDir, "operator.log") });
   await clients.core.createNamespacedSecret({
     namespace: namespace.name,
     body: { metadata: { name: "rabbit" }, stringData: { uri: rabbit.managementUrl(), username: rabbit.admin.username, password: rabbit.admin.password } },
@@ -61,52 +59,16 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await stopOperator("SIGTERM");
+  await operator?.stop("SIGTERM");
   if (namespace) {
     // With the operator running, so that it releases its finalizers.
-    await startOperator();
+    await operator.start();
     await namespace.remove();
     await waitFor("the namespace to be gone", () => clients.core.readNamespace({ name: namespace.name }).then(() => false, () => true), { timeoutMs: 120_000 }).catch(() => undefined);
-    await stopOperator("SIGTERM");
+    await operator.stop("SIGTERM");
   }
   if (logDir) await rm(logDir, { recursive: true, force: true });
 }, 240_000);
-
-/** The operator as users run it, its log appended to one file across restarts. */
-async function startOperator(): Promise<void> {
-  const log = createWriteStream(logFile(), { flags: "a" });
-  const child = spawn(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      join(REPO_ROOT, "operator/main.ts"),
-      `--kubeconfig=${inject("kubeconfig")}`,
-      `--namespaces=${namespace.name}`,
-      "--metrics-port=0",
-      "--health-port=0",
-      "--topology-drift-period=3",
-      "--log-level=debug",
-    ],
-    { cwd: REPO_ROOT, stdio: ["ignore", "ignore", "pipe"] },
-  );
-  child.stderr!.pipe(log);
-  operator = child;
-  // Started: its controllers run (the kill may then land anywhere in a reconcile).
-  await waitFor("the operator's controllers to start", async () => (await readFile(logFile(), "utf8").catch(() => "")).split("\n").filter((l) => l.includes('"controller started"')).length > startedSoFar, { timeoutMs: 60_000, intervalMs: 50 });
-  startedSoFar = (await readFile(logFile(), "utf8")).split("\n").filter((l) => l.includes('"controller started"')).length;
-}
-let startedSoFar = 0;
-
-async function stopOperator(signal: NodeJS.Signals): Promise<void> {
-  const child = operator;
-  operator = undefined;
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  child.kill(signal);
-  await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 30_000))]);
-  if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-}
 
 const kinds = ["Vhost", "User", "Permission", "Queue", "Exchange", "Binding"] as const;
 
@@ -146,13 +108,13 @@ async function listAll(): Promise<{ kind: string; name: string; ready: boolean; 
 async function killRepeatedly(done: () => Promise<number>, work: (round: number) => Promise<number>): Promise<string[]> {
   const moments: string[] = [];
   for (let round = 0; round < KILLS; round++) {
-    await startOperator();
+    await operator.start();
     const from = await done();
     const goal = await work(round);
     const target = Math.min(goal - 1, from + Math.floor(next() * 0.9 * (goal - from)));
     await waitFor(`progress to ${target}`, async () => (await done()) >= target, { timeoutMs: 120_000, intervalMs: 25 });
     await new Promise((resolve) => setTimeout(resolve, Math.floor(next() * 100)));
-    await stopOperator("SIGKILL");
+    await operator.stop("SIGKILL");
     moments.push(`kill ${round + 1} at ${await done()} (batch ${from}..${goal}, aimed at ${target})`);
   }
   return moments;
@@ -182,7 +144,7 @@ describe(`the operator SIGKILLed ${KILLS} times at random moments`, () => {
     console.log(`objects Ready when killed:\n${moments.join("\n")}`);
 
     const started = Date.now();
-    await startOperator();
+    await operator.start();
     await waitFor("every object Ready", async () => (await listAll()).every((o) => o.ready), { timeoutMs: 300_000, intervalMs: 500 });
     console.log(`after ${KILLS} kills: ${objects.length} objects Ready ${((Date.now() - started) / 1000).toFixed(1)} s after the last start`);
 
@@ -212,7 +174,7 @@ describe(`the operator SIGKILLed ${KILLS} times at random moments`, () => {
     console.log(`deletions done when killed:\n${moments.join("\n")}`);
 
     const started = Date.now();
-    await startOperator();
+    await operator.start();
     await waitFor("the deleted Queue objects to be gone", async () => (await listAll()).filter((o) => o.kind === "Queue").length === QUEUES - deleted.length, { timeoutMs: 300_000, intervalMs: 500 });
     console.log(`after ${KILLS} kills: ${deleted.length} deletions done ${((Date.now() - started) / 1000).toFixed(1)} s after the last start`);
     const queues = (await admin.listQueues({ vhost: VHOST, columns: ["name"] })).map((q) => q.name).sort();
@@ -227,7 +189,7 @@ describe(`the operator SIGKILLed ${KILLS} times at random moments`, () => {
     scanner.add("connection Secret password", rabbit.admin.password);
     const credentials = await clients.core.readNamespacedSecret({ name: "worker-user-credentials", namespace: namespace.name });
     scanner.addSecretData("worker-user-credentials", credentials.data, ["password"]);
-    const lines = (await readFile(logFile(), "utf8")).split("\n").filter(Boolean);
+    const lines = await operator.logLines();
     expect(lines.length).toBeGreaterThan(100);
     expect(scanner.scan([...logTexts(lines), ...(await eventTexts(clients.objects, [namespace.name]))])).toEqual([]);
   });

@@ -154,4 +154,15 @@ describe("nextStep", () => {
     observation.statefulSets.disc!.updateRevision = "fixed";
     expect(nextStep(c, observation, domain)).toEqual({ kind: "restartPod", pod: "demo-disc-2", node: nodeName(c, "disc", 2, domain) });
   });
+
+  it("rolls nothing while a StatefulSet controller has not seen the new template (its updateRevision is stale)", () => {
+    const c = cluster({ nodes: { disc: 3, ram: 2 } });
+    const observation = settled(3, 2, "old");
+    // The disc StatefulSet has its new revision; the ram one was changed too but not yet seen.
+    observation.statefulSets.disc!.updateRevision = "new";
+    observation.statefulSets.ram!.updating = true;
+    expect(nextStep(c, observation, domain)).toMatchObject({ kind: "wait", reason: "StatefulSetsUpdating" });
+    observation.statefulSets.ram = { ...observation.statefulSets.ram!, updating: false, updateRevision: "new" };
+    expect(nextStep(c, observation, domain)).toMatchObject({ kind: "restartPod", pod: "demo-ram-1" });
+  });
 });

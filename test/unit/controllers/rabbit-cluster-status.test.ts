@@ -58,7 +58,23 @@ describe("RabbitCluster conditions", () => {
     );
     expect(containerFailure({ name: "rabbitmq", image: "x", imageID: "", ready: false, restartCount: 0, state: { waiting: { reason: "ContainerCreating" } } })).toBeUndefined();
     expect(containerFailure({ name: "rabbitmq", image: "x", imageID: "", ready: false, restartCount: 0, state: { running: {} } })).toBeUndefined();
-    // Stopped cleanly (exit 0) before a restart: not a failure.
+    // RabbitMQ exits 0 when it cannot boot: a crash loop all the same, explained by its log's first errors.
+    const bootLog = [
+      "2026-12-02 01:40:57.410899+00:00 [error] <0.132.0> You've tried to set no_such.setting, but there is no setting with that name.",
+      "2026-12-02 01:40:57.410950+00:00 [info] <0.132.0> something else",
+      "2026-12-02 01:40:57.558112+00:00 [error] <0.132.0> Error preparing configuration in phase transform_datatypes:",
+      "2026-12-02 01:40:57.558176+00:00 [error] <0.132.0>   - Conf file attempted to set unknown variable: no_such.setting",
+      "Kernel pid terminated (application_controller)",
+    ].join("\n");
+    expect(
+      containerFailure(
+        { name: "rabbitmq", image: "x", imageID: "", ready: false, restartCount: 2, state: { waiting: { reason: "CrashLoopBackOff" } }, lastState: { terminated: { exitCode: 0, reason: "Completed" } } },
+        bootLog,
+      ),
+    ).toBe(
+      "CrashLoopBackOff, exit code 0 after 2 restarts: You've tried to set no_such.setting, but there is no setting with that name. | Error preparing configuration in phase transform_datatypes: | - Conf file attempted to set unknown variable: no_such.setting",
+    );
+    // Stopped cleanly (exit 0) before a restart, and running again: not a failure.
     expect(containerFailure({ name: "rabbitmq", image: "x", imageID: "", ready: false, restartCount: 1, state: { running: {} }, lastState: { terminated: { exitCode: 0 } } })).toBeUndefined();
   });
 
