@@ -2,7 +2,7 @@
 // HTTP API. Field names follow rabbitmq.com/v1beta1 (messaging-topology-operator).
 import { Type, type Static, type TProperties } from "@sinclair/typebox";
 import { ClusterReference, DeletionPolicy, LocalObjectReference, TopologyStatus, type CustomResource } from "./common.js";
-import { FreeformObject, StringEnum, immutable, immutableOptional, validations, type CelRule } from "./schema.js";
+import { FreeformObject, StringEnum, addressable, immutable, immutableOptional, validations, type CelRule } from "./schema.js";
 
 /** Every topology spec has a cluster reference and a deletion policy. */
 function topologySpec<P extends TProperties>(description: string, properties: P, rules: CelRule[] = []) {
@@ -14,7 +14,7 @@ function topologySpec<P extends TProperties>(description: string, properties: P,
 
 /** A name inside RabbitMQ that identifies the object and so cannot change. */
 const IdentityName = (what: string) =>
-  Type.String({ description: `${what} Immutable.`, minLength: 1, maxLength: 255, ...validations(immutable("name")) });
+  Type.String({ description: `${what} Immutable.`, minLength: 1, maxLength: 255, ...validations(immutable("name"), addressable("name")) });
 
 const IdentityVhost = () =>
   Type.String({
@@ -22,7 +22,7 @@ const IdentityVhost = () =>
     minLength: 1,
     maxLength: 255,
     default: "/",
-    ...validations(immutable("vhost")),
+    ...validations(immutable("vhost"), addressable("vhost")),
   });
 
 const Arguments = (what: string) => Type.Optional(FreeformObject({ description: `Optional ${what} arguments (x-* keys).` }));
@@ -195,8 +195,8 @@ export const BindingSpec = topologySpec(
   "A binding from an exchange to a queue or another exchange. Every field but deletionPolicy is immutable.",
   {
     vhost: IdentityVhost(),
-    source: Type.String({ description: "The exchange messages come from. Immutable.", minLength: 1, maxLength: 255, ...validations(immutable("source")) }),
-    destination: Type.String({ description: "The queue or exchange messages go to. Immutable.", minLength: 1, maxLength: 255, ...validations(immutable("destination")) }),
+    source: Type.String({ description: "The exchange messages come from. Immutable.", minLength: 1, maxLength: 255, ...validations(immutable("source"), addressable("source")) }),
+    destination: Type.String({ description: "The queue or exchange messages go to. Immutable.", minLength: 1, maxLength: 255, ...validations(immutable("destination"), addressable("destination")) }),
     destinationType: StringEnum(["queue", "exchange"] as const, {
       description: "Whether destination is a queue or an exchange. Immutable.",
       default: "queue",

@@ -49,6 +49,14 @@ export interface ManagementHttpOptions {
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 
+/** A name the management API cannot address (see apiPath): no request was sent. */
+export class UnaddressableNameError extends Error {
+  override readonly name = "UnaddressableNameError";
+  constructor(readonly segment: string) {
+    super(`"${segment}" cannot be addressed through RabbitMQ's management API`);
+  }
+}
+
 /**
  * `/api/` followed by the segments, each percent-encoded: the default vhost "/" becomes %2F, a
  * queue "a b" becomes a%20b. "." and ".." cannot be sent as segments at all: URL parsers resolve
@@ -56,7 +64,7 @@ export const DEFAULT_TIMEOUT_MS = 10_000;
  */
 export function apiPath(...segments: string[]): string {
   for (const segment of segments) {
-    if (segment === "." || segment === "..") throw new Error(`"${segment}" cannot be addressed through the management API`);
+    if (segment === "." || segment === "..") throw new UnaddressableNameError(segment);
   }
   return `/api/${segments.map((segment) => encodeURIComponent(segment)).join("/")}`;
 }

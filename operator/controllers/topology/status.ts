@@ -2,6 +2,7 @@
 // Problem a management API failure becomes. The reconciler writes the status only when it differs.
 import type { Condition } from "../../api/index.js";
 import { UnexpectedAnswerError, ManagementApiError } from "../../rabbitmq/management.js";
+import { UnaddressableNameError } from "../../rabbitmq/management-http.js";
 import { setConditions } from "../../runtime/conditions.js";
 import { Problem, type TopologyResource } from "./adapter.js";
 
@@ -55,5 +56,6 @@ export function problemOf(error: unknown, action: string, what: string, clusterD
     return new Problem(error.conditionReason, `RabbitMQ refused to ${action} ${what}: ${error.reason}`);
   }
   if (error instanceof UnexpectedAnswerError) return new Problem("UnexpectedAnswer", `RabbitMQ's answer about ${what} was not understood: ${error.message}`);
+  if (error instanceof UnaddressableNameError) return new Problem("UnaddressableName", `cannot ${action} ${what}: ${error.message}`);
   return undefined;
 }

@@ -1,6 +1,7 @@
 // Status from a reconcile's outcome, and the Problem a management API failure becomes.
 import { describe, expect, it } from "vitest";
 import { Problem } from "../../../../operator/controllers/topology/adapter.js";
+import { UnaddressableNameError } from "../../../../operator/rabbitmq/management-http.js";
 import { computeStatus, isNotReady, isReadyForGeneration, problemOf } from "../../../../operator/controllers/topology/status.js";
 import { ManagementApiError } from "../../../../operator/rabbitmq/management.js";
 import { queue } from "./fixtures.js";
@@ -47,6 +48,12 @@ describe("problemOf", () => {
     const unreachable = new ManagementApiError({ kind: "network", method: "GET", path: "/api/queues/%2F/q", reason: "ECONNREFUSED: connect ECONNREFUSED 10.0.0.1:15672", attempts: 4 });
     expect(problemOf(unreachable, "declare", 'queue "q" in vhost "/"', "RabbitCluster ns/demo")).toEqual(
       new Problem("Unreachable", `cannot reach RabbitCluster ns/demo to declare queue "q" in vhost "/": ECONNREFUSED: connect ECONNREFUSED 10.0.0.1:15672`),
+    );
+  });
+
+  it("reports a name the management API cannot address (a user named \"..\") instead of throwing it", () => {
+    expect(problemOf(new UnaddressableNameError(".."), "declare", 'user ".."', "RabbitCluster ns/demo")).toEqual(
+      new Problem("UnaddressableName", `cannot declare user "..": ".." cannot be addressed through RabbitMQ's management API`),
     );
   });
 
