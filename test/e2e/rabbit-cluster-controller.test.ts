@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { API_VERSION, type NodeType, type RabbitCluster } from "../../operator/api/index.js";
 import { ManagementClient } from "../../operator/rabbitmq/management.js";
 import { nodeName } from "../../operator/resources/names.js";
-import { waitFor } from "../harness/exec.js";
+import { run, waitFor } from "../harness/exec.js";
+import { engine } from "../harness/kind.js";
 import { consumeAndVerify, publishPersistent } from "../harness/workloads.js";
 import { kubectl, kubectlJson } from "./support/kubectl.js";
 import { installOperator, type InstalledOperator } from "./support/operator.js";
@@ -332,10 +333,18 @@ describe("a RabbitCluster of 3 disc and 2 ram nodes, run by the operator install
     const amqp = await portForward(namespace, `pod/${name}-ram-1`, 5672, join(logDir, "amqp-ram-1.log"));
     try {
       expect(await amqpAnswers(amqp.localPort)).toBe(true);
-      /** Kills the operator (no grace) once ram-1 is in maintenance mode and before it has left. */
+      /**
+       * SIGKILL of the operator's process itself, on the kind node: a forced pod deletion would
+       * let the container run on for seconds. The Deployment then restarts the container.
+       */
+      const killOperatorProcess = async () => {
+        const nodes = (await kubectl(["get", "nodes", "-o", "name"])).trim().split("\n");
+        for (const node of nodes) await run(engine(e2e.provider), ["exec", node.replace("node/", ""), "pkill", "-KILL", "-f", "dist/operator/main.js"]);
+      };
+      /** Kills the operator once ram-1 is in maintenance mode and before it has left. */
       const killOperatorWhileDrained = async () => {
         await waitFor("ram-1 drained by the operator", async () => !(await amqpAnswers(amqp.localPort, 1_000)), { timeoutMs: 180_000, intervalMs: 50 });
-        await kubectl(["-n", operator.namespace, "delete", "pod", "-l", "app.kubernetes.io/name=rabbit-operator", "--grace-period=0", "--force", "--wait=false"]);
+        await killOperatorProcess();
         // The kill landed mid-removal: ram-1 drained and still running, its replica not yet taken away.
         expect(await ramReplicas()).toBe(2);
         expect((await clusterStatus()).running_nodes).toContain(ram1);
@@ -347,8 +356,10 @@ describe("a RabbitCluster of 3 disc and 2 ram nodes, run by the operator install
       await killOperatorWhileDrained();
       await patchCluster({ nodes: { disc: 3, ram: 2 } });
       const started = Date.now();
+      // Ready only once the removal record is gone, i.e. the node revived.
       await waitUntilReady("ram-1 revived by the restarted operator", 300_000);
       console.log(`killed mid-drain, node wanted again: revived and Ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      expect((await getCluster()).status).not.toHaveProperty("nodeRemoval");
       expect(await amqpAnswers(amqp.localPort)).toBe(true);
       expect((await clusterStatus()).running_nodes).toContain(ram1);
       expect(await clusterEvents("NodeRevived")).not.toHaveLength(0);

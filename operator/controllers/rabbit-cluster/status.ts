@@ -5,6 +5,7 @@ import { clusterNames, nodeName, serviceHost } from "../../resources/names.js";
 import { PORTS } from "../../rabbitmq/ports.js";
 import type { ClusterObservation } from "./observation.js";
 import { NODE_TYPES } from "./observation.js";
+import { pendingRemoval } from "./plan.js";
 
 export interface ConditionValue {
   type: string;
@@ -73,6 +74,9 @@ export function membershipMatches(cluster: RabbitCluster, observation: ClusterOb
 }
 
 export function ready(cluster: RabbitCluster, observation: ClusterObservation, clusterDomain: string, reconcileSuccess: ConditionValue): ConditionValue {
+  // A node in maintenance mode still looks ready to Kubernetes until its probe fails three times.
+  const removal = pendingRemoval(observation);
+  if (removal) return { type: "Ready", status: "False", reason: "RemovingNode", message: `${removal.node} is being removed (drained since ${removal.startedAt})` };
   const replicas = allReplicasReady(cluster, observation);
   if (replicas.status !== "True") return { type: "Ready", status: "False", reason: replicas.reason, message: replicas.message };
   const available = clusterAvailable(observation);

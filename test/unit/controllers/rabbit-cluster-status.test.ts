@@ -78,6 +78,14 @@ describe("RabbitCluster conditions", () => {
     expect(containerFailure({ name: "rabbitmq", image: "x", imageID: "", ready: false, restartCount: 1, state: { running: {} }, lastState: { terminated: { exitCode: 0 } } })).toBeUndefined();
   });
 
+  it("are not Ready while a node removal is under way, however ready its drained pod still looks", () => {
+    const o = { ...observation(), removal: { node: nodeName(c, "ram", 0, domain), pod: "demo-ram-0", type: "ram" as const, ordinal: 0, startedAt: "2026-12-02T00:00:00Z" } };
+    expect(ready(c, o, domain, ok)).toEqual({ type: "Ready", status: "False", reason: "RemovingNode", message: `${nodeName(c, "ram", 0, domain)} is being removed (drained since 2026-12-02T00:00:00Z)` });
+    // Its replica gone: the removal is over.
+    o.statefulSets.ram = { replicas: 0, readyReplicas: 0 };
+    expect(ready(c, o, domain, ok).reason).not.toBe("RemovingNode");
+  });
+
   it("do not count a terminating pod as ready", () => {
     const o = observation();
     o.pods[2] = { ...o.pods[2]!, terminating: true };
