@@ -332,13 +332,19 @@ describe("a RabbitCluster of 3 disc and 2 ram nodes, run by the operator install
     const drained = async (pod: string) =>
       (await rabbitmqctl(pod, ["rabbitmqctl", "eval", "rabbit_maintenance:is_being_drained_local_read(node())."])).trim() === "true";
     /**
-     * SIGKILL of the operator's process itself, on the kind node: a forced pod deletion would let
-     * the container run on for seconds. The Deployment then restarts the container.
+     * SIGKILL of the operator's process itself, on the kind node (a forced pod deletion would let
+     * the container run on for seconds), with its Deployment scaled to 0 at the same moment, so
+     * that nothing restarts it until the test has looked at what the kill left.
      */
     const killOperatorProcess = async () => {
       const nodes = (await kubectl(["get", "nodes", "-o", "name"])).trim().split("\n");
-      for (const node of nodes) await run(engine(e2e.provider), ["exec", node.replace("node/", ""), "pkill", "-KILL", "-f", "dist/operator/main.js"]);
+      await Promise.all([
+        kubectl(["-n", operator.namespace, "scale", `deployment/${operator.release}`, "--replicas=0"]),
+        ...nodes.map((node) => run(engine(e2e.provider), ["exec", node.replace("node/", ""), "pkill", "-KILL", "-f", "dist/operator/main.js"])),
+      ]);
+      await waitFor("no operator pod", async () => (await kubectl(["-n", operator.namespace, "get", "pods", "-o", "name"])).trim() === "", { timeoutMs: 120_000 });
     };
+    const restartOperator = () => kubectl(["-n", operator.namespace, "scale", `deployment/${operator.release}`, "--replicas=1"]);
     /**
      * Kills the operator once ram-1 is in maintenance mode and before it has left. A drained node
      * suspends its client listeners, so its AMQP port falling silent is the fast signal; the node
@@ -355,14 +361,15 @@ describe("a RabbitCluster of 3 disc and 2 ram nodes, run by the operator install
         await amqp.stop();
       }
       // The kill landed mid-removal: ram-1 in maintenance mode and running, its replica still there.
-      expect(await drained(`${name}-ram-1`)).toBe(true);
       expect(await ramReplicas()).toBe(2);
+      expect(await drained(`${name}-ram-1`)).toBe(true);
       expect((await clusterStatus()).running_nodes).toContain(ram1);
     };
 
     // 1. Killed mid-removal, and the node wanted again before the next operator starts: revived.
     await killOperatorWhileDrained(1);
     await patchCluster({ nodes: { disc: 3, ram: 2 } });
+    await restartOperator();
     let started = Date.now();
     // Ready only once the removal record is gone, i.e. the node revived.
     await waitUntilReady("ram-1 revived by the restarted operator", 300_000);
@@ -373,6 +380,7 @@ describe("a RabbitCluster of 3 disc and 2 ram nodes, run by the operator install
 
     // 2. Killed mid-removal, the spec unchanged: the next operator finishes the removal.
     await killOperatorWhileDrained(2);
+    await restartOperator();
     started = Date.now();
     const after = await waitUntilReady("ram-1 removed by the restarted operator", 300_000);
     console.log(`killed mid-drain, removal still wanted: finished and Ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
