@@ -207,13 +207,32 @@ export class RabbitClusterReconciler implements Reconciler {
 
   /** What holds the cluster's data: its volumes and pods. */
   private dataOf(cluster: RabbitCluster): string[] {
-    const { caches } = this.options;
-    const namespace = cluster.metadata.namespace;
+    return [
+      ...this.ownVolumeClaims(cluster).map(({ claim }) => `PersistentVolumeClaim ${claim.metadata?.name}`),
+      ...this.ownPods(cluster).map(({ pod }) => `Pod ${pod.metadata?.name}`),
+    ];
+  }
+
+  /** The cluster's pods (from the cache), each with its node type and ordinal. */
+  private ownPods(cluster: RabbitCluster): { pod: V1Pod; type: NodeType; ordinal: number }[] {
     const names = clusterNames(cluster);
-    const prefixes = NODE_TYPES.map((type) => `${names.statefulSet(type)}-`);
-    const claims = caches.volumeClaims.list({ namespace }).map((c) => c.metadata?.name ?? "").filter((name) => prefixes.some((p) => parseOrdinal(name, `persistence-${p}`) !== undefined));
-    const pods = caches.pods.list({ namespace }).map((p) => p.metadata?.name ?? "").filter((name) => prefixes.some((p) => parseOrdinal(name, p) !== undefined));
-    return [...claims.map((name) => `PersistentVolumeClaim ${name}`), ...pods.map((name) => `Pod ${name}`)];
+    return NODE_TYPES.flatMap((type) =>
+      this.options.caches.pods.list({ namespace: cluster.metadata.namespace }).flatMap((pod) => {
+        const ordinal = parseOrdinal(pod.metadata?.name ?? "", `${names.statefulSet(type)}-`);
+        return ordinal === undefined || pod.metadata?.labels?.["app.kubernetes.io/instance"] !== cluster.metadata.name ? [] : [{ pod, type, ordinal }];
+      }),
+    );
+  }
+
+  /** The cluster's volume claims (from the cache), each with its node type and ordinal. */
+  private ownVolumeClaims(cluster: RabbitCluster): { claim: V1PersistentVolumeClaim; type: NodeType; ordinal: number }[] {
+    const names = clusterNames(cluster);
+    return NODE_TYPES.flatMap((type) =>
+      this.options.caches.volumeClaims.list({ namespace: cluster.metadata.namespace }).flatMap((claim) => {
+        const ordinal = parseOrdinal(claim.metadata?.name ?? "", `persistence-${names.statefulSet(type)}-`);
+        return ordinal === undefined ? [] : [{ claim, type, ordinal }];
+      }),
+    );
   }
 
   private async observe(cluster: RabbitCluster, context: BuildContext): Promise<ClusterObservation> {
@@ -231,26 +250,19 @@ export class RabbitClusterReconciler implements Reconciler {
     ) as ClusterObservation["statefulSets"];
 
     const pods: PodObservation[] = [];
-    const volumeClaims: ClusterObservation["volumeClaims"] = [];
-    for (const type of NODE_TYPES) {
-      const prefix = `${names.statefulSet(type)}-`;
-      for (const pod of caches.pods.list({ namespace })) {
-        const ordinal = parseOrdinal(pod.metadata?.name ?? "", prefix);
-        if (ordinal === undefined || pod.metadata?.labels?.["app.kubernetes.io/instance"] !== cluster.metadata.name) continue;
-        const terminating = Boolean(pod.metadata?.deletionTimestamp);
-        const readyCondition = pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
-        const container = pod.status?.containerStatuses?.find((c) => c.name === RABBITMQ_CONTAINER);
-        // Only for a pod that fails: its previous life's log says why, in RabbitMQ's words.
-        const failing = containerFailure(container) !== undefined && (container?.restartCount ?? 0) > 0;
-        const previousLog = failing ? await this.options.readPreviousLog?.(namespace!, pod.metadata!.name!, RABBITMQ_CONTAINER).catch(() => undefined) : undefined;
-        const failure = containerFailure(container, previousLog);
-        pods.push({ name: pod.metadata!.name!, type, ordinal, ready: readyCondition && !terminating, terminating, revision: pod.metadata?.labels?.["controller-revision-hash"], ...(failure ? { failure } : {}) });
-      }
-      for (const claim of caches.volumeClaims.list({ namespace })) {
-        const ordinal = parseOrdinal(claim.metadata?.name ?? "", `persistence-${prefix}`);
-        if (ordinal !== undefined && !claim.metadata?.deletionTimestamp) volumeClaims.push({ name: claim.metadata!.name!, type, ordinal });
-      }
+    for (const { pod, type, ordinal } of this.ownPods(cluster)) {
+      const terminating = Boolean(pod.metadata?.deletionTimestamp);
+      const readyCondition = pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+      const container = pod.status?.containerStatuses?.find((c) => c.name === RABBITMQ_CONTAINER);
+      // Only for a pod that fails: its previous life's log says why, in RabbitMQ's words.
+      const failing = containerFailure(container) !== undefined && (container?.restartCount ?? 0) > 0;
+      const previousLog = failing ? await this.options.readPreviousLog?.(namespace!, pod.metadata!.name!, RABBITMQ_CONTAINER).catch(() => undefined) : undefined;
+      const failure = containerFailure(container, previousLog);
+      pods.push({ name: pod.metadata!.name!, type, ordinal, ready: readyCondition && !terminating, terminating, revision: pod.metadata?.labels?.["controller-revision-hash"], ...(failure ? { failure } : {}) });
     }
+    const volumeClaims: ClusterObservation["volumeClaims"] = this.ownVolumeClaims(cluster)
+      .filter(({ claim }) => !claim.metadata?.deletionTimestamp)
+      .map(({ claim, type, ordinal }) => ({ name: claim.metadata!.name!, type, ordinal }));
 
     const observation: ClusterObservation = { statefulSets, pods, volumeClaims, removal: cluster.status?.nodeRemoval };
     if (!pods.some((p) => p.ready)) return { ...observation, rabbitError: "no RabbitMQ node is ready yet" };
