@@ -332,16 +332,20 @@ describe("a RabbitCluster of 3 disc and 2 ram nodes, run by the operator install
     const drained = async (pod: string) =>
       (await rabbitmqctl(pod, ["rabbitmqctl", "eval", "rabbit_maintenance:is_being_drained_local_read(node())."])).trim() === "true";
     /**
-     * SIGKILL of the operator's process itself, on the kind node (a forced pod deletion would let
-     * the container run on for seconds), with its Deployment scaled to 0 at the same moment, so
-     * that nothing restarts it until the test has looked at what the kill left.
+     * SIGKILL of the operator's process itself, on the kind node its pod runs on (a forced pod
+     * deletion would let the container run on for seconds; scaling to 0 first would stop it
+     * gracefully), then its Deployment scaled to 0, so that nothing restarts it until the test has
+     * looked at what the kill left (a restarted container could not lead before the dead
+     * leader's Lease expires anyway).
      */
     const killOperatorProcess = async () => {
-      const nodes = (await kubectl(["get", "nodes", "-o", "name"])).trim().split("\n");
-      await Promise.all([
-        kubectl(["-n", operator.namespace, "scale", `deployment/${operator.release}`, "--replicas=0"]),
-        ...nodes.map((node) => run(engine(e2e.provider), ["exec", node.replace("node/", ""), "pkill", "-KILL", "-f", "dist/operator/main.js"])),
-      ]);
+      // The operator's namespace holds nothing but its pod.
+      const pods = await kubectlJson<{ items: { spec: { nodeName?: string } }[] }>(["-n", operator.namespace, "get", "pods"]);
+      const kindNodes = [...new Set(pods.items.map((p) => p.spec.nodeName).filter((n): n is string => n !== undefined))];
+      expect(kindNodes, "the node the operator runs on").toHaveLength(1);
+      // pkill exits 1 when no process matched: the kill must land.
+      await run(engine(e2e.provider), ["exec", kindNodes[0]!, "pkill", "-KILL", "-f", "dist/operator/main.js"]);
+      await kubectl(["-n", operator.namespace, "scale", `deployment/${operator.release}`, "--replicas=0"]);
       await waitFor("no operator pod", async () => (await kubectl(["-n", operator.namespace, "get", "pods", "-o", "name"])).trim() === "", { timeoutMs: 120_000 });
     };
     const restartOperator = () => kubectl(["-n", operator.namespace, "scale", `deployment/${operator.release}`, "--replicas=1"]);

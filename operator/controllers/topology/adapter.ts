@@ -80,6 +80,23 @@ export interface PrepareContext {
   clients?: KubeClients;
 }
 
+/**
+ * Some deletions take the operator's access to other objects with them: deleting a vhost takes
+ * its permissions first, deleting the operator's own permissions in a vhost leaves it unable to
+ * delete anything there ("Access refused"). Such an object is deleted in RabbitMQ only once no
+ * object of the dependent kinds that needs one of its refs is left in Kubernetes.
+ */
+export interface DeletionOrder<R extends TopologyResource, Desired> {
+  /** The RabbitMQ objects whose dependents go first. From the spec alone: the watches use it. */
+  waitsFor(resource: R): TopologyRef[];
+  /** The kinds of those dependents. */
+  readonly dependentKinds: readonly string[];
+  /** Why it waits, for the condition's message. */
+  readonly because: string;
+  /** Whether this object waits at all, given who the operator is in its cluster; always when absent. */
+  applies?(desired: Desired, operatorUsername: string): boolean;
+}
+
 export interface TopologyAdapter<R extends TopologyResource, Desired, Observed> {
   readonly definition: KindDefinition;
   /** The bulk listings (one request each) observeInSnapshot reads. */
@@ -98,12 +115,8 @@ export interface TopologyAdapter<R extends TopologyResource, Desired, Observed> 
   declare(client: ManagementClient, desired: Desired, observed: Observed | undefined): Promise<void>;
   /** Removes the object from RabbitMQ; succeeds when it is already absent. */
   delete(client: ManagementClient, desired: Desired): Promise<void>;
-  /**
-   * Deleting it in RabbitMQ takes along what it contains, and with it the operator's access to
-   * them (a vhost: its permissions go first). Its deletion then waits until no object that needs
-   * it is left in Kubernetes.
-   */
-  readonly deletionWaitsForContents?: boolean;
+  /** When its deletion in RabbitMQ must wait until other objects of ours are gone. */
+  readonly deletionOrder?: DeletionOrder<R, Desired>;
   /** Which RabbitMQ objects this one cannot exist without (read from the spec). */
   needs(resource: R): TopologyRef[];
   /** Which RabbitMQ objects this one is (read from the spec and status). */

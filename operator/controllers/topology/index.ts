@@ -9,10 +9,10 @@ import type { Controller } from "../../runtime/controller.js";
 import type { Informer } from "../../runtime/informer.js";
 import { keyOf, ownerKeys } from "../../runtime/keys.js";
 import type { KubeObject } from "../../runtime/kube-object.js";
-import { mapTo, type Manager } from "../../runtime/manager.js";
+import { mapTo, type Manager, type WatchSpec } from "../../runtime/manager.js";
 import { RESOURCES, customResource } from "../../runtime/resource-types.js";
 import { clusterNames } from "../../resources/names.js";
-import { refKey, type TopologyAdapter, type TopologyLookups, type TopologyRef, type TopologyResource } from "./adapter.js";
+import { refKey, type DeletionOrder, type TopologyAdapter, type TopologyLookups, type TopologyRef, type TopologyResource } from "./adapter.js";
 import { inClusterEndpoint, referenceKey, type ConnectionLookups } from "./connection.js";
 import { DriftDetector, driftParticipant, type DriftParticipant } from "./drift.js";
 import { bindingAdapter } from "./kinds/binding.js";
@@ -115,7 +115,7 @@ export function addTopologyControllers(manager: Manager, options: TopologyContro
         mapTo(clusters, (cluster) => waitingForCluster(informer, cluster)),
         mapTo(secrets, (secret) => usingSecret(informer, secret, adapter.definition.kind === "User")),
         ...dependencies.map((other) => mapTo(other.informer, (changed) => waitingFor(own, changed, other))),
-        ...(adapter.deletionWaitsForContents ? dependencies.map((other) => mapTo(other.informer, (changed) => deletionsWaitingFor(own, changed, other))) : []),
+        ...deletionWatches(informer, adapter.deletionOrder, dependencies),
       ],
       reconciler: new TopologyReconciler({
         adapter,
@@ -127,7 +127,7 @@ export function addTopologyControllers(manager: Manager, options: TopologyContro
         clients: manager.clients,
         managementClient,
         logger: manager.logger.child({ controller: name }),
-        contents: (object) => contentsOf(object, own, dependencies),
+        dependents: (object) => (adapter.deletionOrder ? dependentsOf(object, adapter.deletionOrder, dependencies) : []),
         onRepaired: (kind) => driftRepaired.inc({ kind }),
       }),
       maxConcurrentReconciles: options.maxConcurrentReconciles ?? 4,
@@ -221,19 +221,29 @@ function waitingFor(waiting: DependencyView, changed: TopologyResource, provider
   return related(waiting, changed, provider.provides(changed), "needs").filter(isNotReady).map(keyOf);
 }
 
-/** The objects (as "Kind namespace/name") of other kinds in the same cluster that need what container provides. */
-function contentsOf(container: TopologyResource, view: DependencyView, all: readonly DependencyView[]): string[] {
+/** The objects (as "Kind namespace/name") whose deletion must come before the object's own (see DeletionOrder). */
+function dependentsOf<R extends TopologyResource>(object: R, order: DeletionOrder<R, unknown>, all: readonly DependencyView[]): string[] {
   return all
-    .filter((other) => other !== view)
-    .flatMap((other) => related(other, container, view.provides(container), "needs").map((object) => `${other.kind} ${keyOf(object)}`))
+    .filter((view) => order.dependentKinds.includes(view.kind))
+    .flatMap((view) => related(view, object, order.waitsFor(object), "needs").map((dependent) => `${view.kind} ${keyOf(dependent)}`))
     .sort();
 }
 
-/** Objects of a container kind being deleted that may be waiting for `changed` (their content) to go. */
-function deletionsWaitingFor(containers: DependencyView, changed: TopologyResource, changedView: DependencyView): string[] {
-  return related(containers, changed, changedView.needs(changed), "provides")
-    .filter((object) => object.metadata.deletionTimestamp)
-    .map(keyOf);
+/** Watches that bring back an object whose deletion waits, whenever one of its dependents changes (goes). */
+function deletionWatches<R extends TopologyResource>(informer: Informer<R>, order: DeletionOrder<R, unknown> | undefined, all: readonly DependencyView[]): WatchSpec[] {
+  if (!order) return [];
+  return all
+    .filter((view) => order.dependentKinds.includes(view.kind))
+    .map((view) =>
+      mapTo(view.informer, (changed) => {
+        const needed = new Set(view.needs(changed).map(refKey));
+        const cluster = clusterKeyOf(changed);
+        return informer
+          .list()
+          .filter((waiting) => waiting.metadata.deletionTimestamp && clusterKeyOf(waiting) === cluster && order.waitsFor(waiting).some((ref) => needed.has(refKey(ref))))
+          .map(keyOf);
+      }),
+    );
 }
 
 /** The objects of a view, in the same cluster as `of`, that need (or provide) one of these refs. */

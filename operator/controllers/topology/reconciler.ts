@@ -48,10 +48,10 @@ export interface TopologyReconcilerOptions<R extends TopologyResource, D, O> {
   logger: Logger;
   now?: () => number;
   /**
-   * For kinds whose deletion waits for their contents: the objects (of other kinds, as
-   * "Kind namespace/name") that still need this one.
+   * For kinds with a deletion order: the objects (as "Kind namespace/name") whose deletion comes
+   * before this one's.
    */
-  contents?: (object: R) => string[];
+  dependents?: (object: R) => string[];
   /** Told of every object found different from its spec and declared again (for metrics). */
   onRepaired?: (kind: string) => void;
 }
@@ -141,11 +141,15 @@ export class TopologyReconciler<R extends TopologyResource, D, O> implements Rec
       return {};
     }
     const what = adapter.describe(desired);
-    if (adapter.deletionWaitsForContents) {
-      const contents = this.options.contents?.(object) ?? [];
-      if (contents.length > 0) {
-        const listed = contents.length > MAX_LISTED ? `${contents.slice(0, MAX_LISTED).join(", ")} and ${contents.length - MAX_LISTED} more` : contents.join(", ");
-        const problem = new Problem("WaitingForContents", `${capitalize(what)} is deleted once the objects in it are: ${listed}`);
+    const order = adapter.deletionOrder;
+    if (order && (order.applies?.(desired, connection.connection.username) ?? true)) {
+      const dependents = this.options.dependents?.(object) ?? [];
+      if (dependents.length > 0) {
+        const listed = dependents.length > MAX_LISTED ? `${dependents.slice(0, MAX_LISTED).join(", ")} and ${dependents.length - MAX_LISTED} more` : dependents.join(", ");
+        const problem = new Problem(
+          "WaitingForContents",
+          `${capitalize(what)}: deleted in RabbitMQ once these objects are gone (${order.because}): ${listed}. deletionPolicy: retain lets it go without deleting it in RabbitMQ`,
+        );
         await this.writeStatus(object, { ready: false, problem }, desired);
         // The watches bring it back as soon as one of them goes; this is only a safety net.
         return { requeueAfterMs: CONTENTS_RECHECK_MS };

@@ -55,6 +55,13 @@ export const permissionAdapter: TopologyAdapter<Permission, DesiredPermission, P
   async delete(client, desired) {
     await client.deletePermission(desired.vhost, desired.user);
   },
+  deletionOrder: {
+    waitsFor: (permission) => [{ type: "vhost", vhost: permission.spec.vhost }],
+    // Deleting permissions and users needs no access to the vhost, only the administrator tag.
+    dependentKinds: ["Queue", "Exchange", "Binding", "Policy"],
+    because: "they are the operator's own access to the vhost, without which it cannot delete them",
+    applies: (desired, operatorUsername) => desired.user === operatorUsername,
+  },
   needs(permission) {
     const refs: TopologyRef[] = [{ type: "vhost", vhost: permission.spec.vhost }];
     if (permission.spec.user) refs.push({ type: "user", name: permission.spec.user });

@@ -80,7 +80,11 @@ export const vhostAdapter: TopologyAdapter<Vhost, DesiredVhost, ObservedVhost> =
   async delete(client, desired) {
     await client.deleteVhost(desired.name);
   },
-  deletionWaitsForContents: true,
+  deletionOrder: {
+    waitsFor: (vhost) => [{ type: "vhost", vhost: vhost.spec.name }],
+    dependentKinds: ["Permission", "Queue", "Exchange", "Binding", "Policy"],
+    because: "deleting it in RabbitMQ takes along what is in it, and the operator's access to it first",
+  },
   needs: () => [],
   provides: (vhost) => [{ type: "vhost", vhost: vhost.spec.name }],
   caveats(desired, observed) {

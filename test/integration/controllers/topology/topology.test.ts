@@ -525,6 +525,32 @@ describe("deletion: a finalizer goes only when the object is gone from RabbitMQ,
     await waitFor("the Vhost to be gone", async () => (await read(env.clients, "Vhost", "crowded", ns)) === undefined, { timeoutMs: 30_000, intervalMs: 100 });
     expect(await admin.getVhost("crowded")).toBeUndefined();
   });
+
+  it("deleting the Permission that gives the operator its access to a vhost waits until the objects of ours in that vhost are gone", async () => {
+    // The operator's own user (the cluster's default user) with a Permission object in a vhost.
+    await create("Vhost", "own-access", { name: "own-access" });
+    await ready("Vhost", "own-access");
+    await create("Permission", "own-access-p", { vhost: "own-access", user: rabbit.admin.username, permissions: { configure: ".*", write: ".*", read: ".*" } });
+    await create("Queue", "own-access-q", { name: "q", vhost: "own-access" });
+    await create("Exchange", "own-access-x", { name: "x", vhost: "own-access", type: "direct" });
+    for (const [kind, name] of [["Permission", "own-access-p"], ["Queue", "own-access-q"], ["Exchange", "own-access-x"]] as const) await ready(kind, name);
+
+    // The Permission first: deleting it in RabbitMQ would take the operator's access to the rest.
+    await env.clients.objects.delete({ apiVersion: "rabbit.operator.dev/v1alpha1", kind: "Permission", metadata: { name: "own-access-p", namespace: ns } });
+    const waiting = await waitCondition(env.clients, "Permission", "own-access-p", ns, { status: "False", reason: "WaitingForContents" });
+    expect(waiting.message).toContain(`Queue ${ns}/own-access-q`);
+    expect(waiting.message).toContain(`Exchange ${ns}/own-access-x`);
+    expect((await admin.listPermissions()).some((p) => p.vhost === "own-access" && p.user === rabbit.admin.username)).toBe(true);
+
+    await Promise.all(["Queue/own-access-q", "Exchange/own-access-x", "Vhost/own-access"].map((id) => {
+      const [kind, name] = id.split("/") as [string, string];
+      return env.clients.objects.delete({ apiVersion: "rabbit.operator.dev/v1alpha1", kind, metadata: { name, namespace: ns } });
+    }));
+    for (const [kind, name] of [["Queue", "own-access-q"], ["Exchange", "own-access-x"], ["Permission", "own-access-p"], ["Vhost", "own-access"]] as const) {
+      await waitFor(`${kind} ${name} to be gone`, async () => (await read(env.clients, kind, name, ns)) === undefined, { timeoutMs: 30_000, intervalMs: 100 });
+    }
+    expect(await admin.getVhost("own-access")).toBeUndefined();
+  });
 });
 
 /** client-node sends JSON Patch unless told otherwise. */
