@@ -1,28 +1,32 @@
-// Cluster membership operations, run with RabbitMQ's own CLI tools inside the node pods: the
-// management API has no endpoint for them. Each is safe to repeat (a reconcile can be cut off
-// between any two of them and run them again), and each stops when its signal is aborted.
+// Cluster membership operations, run with RabbitMQ's own CLI tools on the nodes (inside the
+// node pods, over pods/exec): the management API has no endpoint for them. Each is safe to repeat
+// (a reconcile can be cut off between any two of them and run them again), and each stops when
+// its signal is aborted.
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { NodeOperations, QuorumCheck } from "../controllers/rabbit-cluster/node-operations-port.js";
-import { PodExecError, execInPod, execInPodChecked, type ExecResult } from "./pod-exec.js";
+import { PodExecError, execInPod, type ExecOptions, type ExecResult } from "./pod-exec.js";
 
 export const RABBITMQ_CONTAINER = "rabbitmq";
 
-export class ClusterOperations implements NodeOperations {
-  constructor(
-    private readonly kc: KubeConfig,
-    private readonly namespace: string,
-  ) {}
+/** Runs a CLI command (rabbitmqctl, rabbitmq-queues, ...) against the node of a pod. */
+export type NodeCommandRunner = (pod: string, command: string[], options: ExecOptions) => Promise<ExecResult>;
 
-  private target(pod: string) {
-    return { namespace: this.namespace, pod, container: RABBITMQ_CONTAINER };
-  }
+/** In the node's own pod, as the operator does it. */
+export function podExecRunner(kc: KubeConfig, namespace: string): NodeCommandRunner {
+  return (pod, command, options) => execInPod(kc, { namespace, pod, container: RABBITMQ_CONTAINER }, command, options);
+}
+
+export class ClusterOperations implements NodeOperations {
+  constructor(private readonly runner: NodeCommandRunner) {}
 
   private run(pod: string, command: string[], signal?: AbortSignal, timeoutMs?: number): Promise<ExecResult> {
-    return execInPod(this.kc, this.target(pod), command, { timeoutMs, signal });
+    return this.runner(pod, command, { timeoutMs, signal });
   }
 
   private async runChecked(pod: string, command: string[], signal?: AbortSignal, timeoutMs?: number): Promise<string> {
-    return execInPodChecked(this.kc, this.target(pod), command, { timeoutMs, signal });
+    const result = await this.run(pod, command, signal, timeoutMs);
+    if (result.exitCode !== 0) throw new PodExecError(pod, command, result, `exited with ${result.exitCode}`);
+    return result.stdout;
   }
 
   async quorumCritical(pod: string, signal?: AbortSignal): Promise<QuorumCheck> {
@@ -48,8 +52,12 @@ export class ClusterOperations implements NodeOperations {
     await this.runChecked(fromPod, ["rabbitmq-queues", "shrink", node, "--errors-only"], signal);
   }
 
-  async growQuorumQueues(fromPod: string, node: string, signal?: AbortSignal): Promise<void> {
-    await this.runChecked(fromPod, ["rabbitmq-queues", "grow", node, "all", "--errors-only"], signal);
+  async growQuorumQueues(fromPod: string, node: string, queues: { vhost: string; names: string[] }, signal?: AbortSignal): Promise<void> {
+    const command = ["rabbitmq-queues", "grow", node, "all", "--vhost-pattern", exactPattern([queues.vhost]), "--queue-pattern", exactPattern(queues.names), "--errors-only"];
+    const output = (await this.runChecked(fromPod, command, signal)).trim();
+    // It exits 0 and lists the queues it could not grow.
+    const failures = output.split("\n").filter((line) => /error|timeout|nodedown|not_found/i.test(line));
+    if (failures.length > 0) throw new Error(`rabbitmq-queues grow ${node}: ${failures.slice(0, 5).join(" | ")}`);
   }
 
   async forget(fromPod: string, node: string, signal?: AbortSignal): Promise<void> {
@@ -59,6 +67,11 @@ export class ClusterOperations implements NodeOperations {
       throw new PodExecError(fromPod, ["rabbitmqctl", "forget_cluster_node", node], result, `exited with ${result.exitCode}`);
     }
   }
+}
+
+/** A regular expression (PCRE, as RabbitMQ's CLI takes) matching exactly these names. */
+export function exactPattern(names: readonly string[]): string {
+  return `^(?:${names.map((name) => name.replace(/[\\^$.|?*+()[\]{}]/g, "\\$&")).join("|")})$`;
 }
 
 /** `rabbitmqctl list_queues -q name messages --formatter json`: a JSON array of {name, messages}. */

@@ -132,6 +132,7 @@ export function decodeQueue(value: JsonValue): QueueInfo {
     messagesReady: optionalNumber(object, "messages_ready"),
     messagesUnacknowledged: optionalNumber(object, "messages_unacknowledged"),
     consumers: optionalNumber(object, "consumers"),
+    members: Array.isArray(object.members) ? object.members.filter((m): m is string => typeof m === "string") : undefined,
   };
 }
 

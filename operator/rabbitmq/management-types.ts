@@ -104,6 +104,8 @@ export interface QueueInfo extends QueueDefinition {
   messagesReady?: number;
   messagesUnacknowledged?: number;
   consumers?: number;
+  /** Quorum queues and streams: the nodes holding a replica. */
+  members?: string[];
 }
 
 export interface DeleteQueueOptions {

@@ -88,10 +88,3 @@ export async function execInPod(kc: KubeConfig, target: { namespace: string; pod
       .catch((error: unknown) => finish(() => reject(new PodExecError(target.pod, command, undefined, describeError(error).message))));
   });
 }
-
-/** Runs a command and throws PodExecError unless it exits 0. */
-export async function execInPodChecked(kc: KubeConfig, target: { namespace: string; pod: string; container: string }, command: string[], options: ExecOptions = {}): Promise<string> {
-  const result = await execInPod(kc, target, command, options);
-  if (result.exitCode !== 0) throw new PodExecError(target.pod, command, result, `exited with ${result.exitCode}`);
-  return result.stdout;
-}

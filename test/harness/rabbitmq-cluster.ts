@@ -19,7 +19,7 @@ import { renderDefaultUserConfig, renderEnabledPlugins, renderNodeType, renderOp
 import { ManagementClient, type ClusterNode, type ManagementClientOptions, type ManagementConnection } from "../../operator/rabbitmq/management.js";
 import { randomToken } from "../../operator/resources/context.js";
 import { ensureDebianPackages } from "./debian.js";
-import { isAlive, run, startProcess, type ManagedProcess } from "./exec.js";
+import { CommandError, isAlive, run, startProcess, type ManagedProcess } from "./exec.js";
 import { RUN_DIR } from "./paths.js";
 import { freePort } from "./ports.js";
 
@@ -27,6 +27,7 @@ const RABBITMQ_BIN = "/usr/lib/rabbitmq/bin";
 /** As root, the /usr/sbin wrappers switch to the rabbitmq user; these scripts run as we are. */
 const RABBITMQ_SERVER = join(RABBITMQ_BIN, "rabbitmq-server");
 const RABBITMQCTL = join(RABBITMQ_BIN, "rabbitmqctl");
+const CLI_TOOLS: readonly string[] = ["rabbitmqctl", "rabbitmq-queues", "rabbitmq-upgrade", "rabbitmq-diagnostics", "rabbitmq-streams", "rabbitmq-plugins"];
 
 /** Every process the harness starts carries these, so that a later run can find and end leftovers. */
 export const OWNER_ENV = "RABBIT_OPERATOR_RABBITMQ_OWNER";
@@ -106,6 +107,11 @@ export interface LocalRabbitCluster {
   management(node?: NodeRef, options?: ManagementClientOptions): ManagementClient;
   /** Runs rabbitmqctl against a node (`-n` is added) and returns its stdout. */
   rabbitmqctl(node: NodeRef, args: string[], options?: { timeoutMs?: number }): Promise<string>;
+  /**
+   * Runs one of RabbitMQ's CLI tools (`["rabbitmq-queues", "grow", ...]`) against a node (`-n` is
+   * added), as the operator runs them in a node's pod; never throws for a non-zero exit.
+   */
+  cli(node: NodeRef, command: string[], options?: { timeoutMs?: number }): Promise<{ exitCode: number; stdout: string; stderr: string }>;
   /** Waits until GET /api/nodes shows every node running with its type; returns what it showed. */
   verifyMembership(options?: { timeoutMs?: number }): Promise<ClusterNode[]>;
   /** Stops one node cleanly (SIGTERM, SIGKILL after a grace period). */
@@ -388,6 +394,16 @@ export async function startRabbitCluster(options: RabbitClusterOptions): Promise
       if (stopped) throw new Error(`cluster ${options.name} is stopped`);
       const { stdout } = await run(RABBITMQCTL, ["-n", find(ref).nodeName, ...args], { env: cliEnv, timeoutMs });
       return stdout;
+    },
+    async cli(ref, [tool, ...args], { timeoutMs = 60_000 } = {}) {
+      if (stopped) throw new Error(`cluster ${options.name} is stopped`);
+      if (!tool || !CLI_TOOLS.includes(tool)) throw new Error(`not one of RabbitMQ's CLI tools: ${tool}`);
+      try {
+        return { exitCode: 0, ...(await run(join(RABBITMQ_BIN, tool), ["-n", find(ref).nodeName, ...args], { env: cliEnv, timeoutMs })) };
+      } catch (error) {
+        if (error instanceof CommandError && error.exitCode !== null) return { exitCode: error.exitCode, stdout: error.stdout, stderr: error.stderr };
+        throw error;
+      }
     },
     verifyMembership,
     stopNode: (ref) => stopNodeProcess(find(ref)),

@@ -15,6 +15,15 @@ export function managementOf(client: ManagementClient): ClusterManagement {
       const queues = await client.listQueues({ columns: ["name", "vhost", "type", "durable", "node"] });
       return queues.filter((q) => q.node === node && (q.type ?? "classic") === "classic" && q.durable).map((q) => ({ vhost: q.vhost, name: q.name }));
     },
+    async quorumQueues() {
+      const queues = await client.listQueues({ columns: ["name", "vhost", "type", "members", "arguments"] });
+      return queues
+        .filter((q) => q.type === "quorum")
+        .map((q) => {
+          const size = q.arguments["x-quorum-initial-group-size"];
+          return { vhost: q.vhost, name: q.name, members: q.members ?? [], ...(typeof size === "number" && size > 0 ? { initialGroupSize: size } : {}) };
+        });
+    },
     async policies() {
       return (await client.listPolicies()).map(
         (p): ClusterPolicy => ({

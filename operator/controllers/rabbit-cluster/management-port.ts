@@ -13,6 +13,13 @@ export interface QueueKey {
   name: string;
 }
 
+/** A quorum queue and where its replicas are. */
+export interface QuorumQueueMembers extends QueueKey {
+  members: string[];
+  /** x-quorum-initial-group-size: the replica count it was declared with; undefined for the default (every node). */
+  initialGroupSize?: number;
+}
+
 export interface ClusterManagement {
   /** Members of the cluster with their type and whether they run. */
   nodes(): Promise<RabbitNodeObservation[]>;
@@ -21,6 +28,8 @@ export interface ClusterManagement {
    * from statistics, which lag by the stats interval and are absent for a new queue.
    */
   durableClassicQueuesOn(node: string): Promise<QueueKey[]>;
+  /** Every quorum queue with its members. */
+  quorumQueues(): Promise<QuorumQueueMembers[]>;
   /** The policies of these vhosts as RabbitMQ has them. */
   policies(): Promise<ClusterPolicy[]>;
   putPolicy(policy: ClusterPolicy): Promise<void>;

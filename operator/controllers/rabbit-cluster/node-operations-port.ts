@@ -17,8 +17,8 @@ export interface NodeOperations {
   revive(pod: string, signal?: AbortSignal): Promise<void>;
   /** Removes the node's members from every quorum queue (run from another node). */
   shrinkQuorumQueues(fromPod: string, node: string, signal?: AbortSignal): Promise<void>;
-  /** Adds a member on this node to every quorum queue that lacks one (run on any node). */
-  growQuorumQueues(fromPod: string, node: string, signal?: AbortSignal): Promise<void>;
+  /** Adds a member on this node to these quorum queues of one vhost, where they lack one (run on any node). */
+  growQuorumQueues(fromPod: string, node: string, queues: { vhost: string; names: string[] }, signal?: AbortSignal): Promise<void>;
   /** Removes a stopped node from the cluster's membership (run from a running node). */
   forget(fromPod: string, node: string, signal?: AbortSignal): Promise<void>;
 }

@@ -2,6 +2,7 @@
 // (StatefulSets, pods, volumes) and the RabbitMQ side (cluster membership from the management API).
 import type { V1ContainerStatus } from "@kubernetes/client-node";
 import type { NodeType, RabbitClusterStatus } from "../../api/index.js";
+import type { QuorumQueueMembers } from "./management-port.js";
 
 /** A scale-down the operator started and recorded in status before draining the node. */
 export type NodeRemoval = NonNullable<RabbitClusterStatus["nodeRemoval"]>;
@@ -49,6 +50,8 @@ export interface ClusterObservation {
   volumeClaims: VolumeClaimObservation[];
   /** Undefined when the management API could not be reached. */
   rabbitNodes?: RabbitNodeObservation[];
+  /** Every quorum queue with its members; undefined when the management API could not be reached. */
+  quorumQueues?: QuorumQueueMembers[];
   /** Why the management API could not be reached. */
   rabbitError?: string;
   /** A condition reason for rabbitError when it is more than unreachable (DefaultUserRejected). */

@@ -14,6 +14,12 @@ export type Step =
   | { kind: "removeNode"; type: NodeType; ordinal: number; node: string; pod: string; resumed: boolean }
   /** A recorded removal that is no longer wanted (the spec keeps the node): take it out of maintenance. */
   | { kind: "reviveNode"; node: string; pod: string }
+  /**
+   * Quorum queues of one vhost with fewer replicas on the disc nodes that stay than they should
+   * have: a member added on this node (a new disc node after a scale-up, or one that stays when
+   * a member's node is about to leave), so that no queue is left with fewer replicas.
+   */
+  | { kind: "growQuorumQueues"; node: string; fromPod: string; vhost: string; queues: string[] }
   /** A node whose pod is gone for good is still a cluster member: forget it from a running node. */
   | { kind: "forgetNode"; node: string; fromPod: string }
   /** The volume of a removed and forgotten node: it would crash-loop with inconsistent_cluster if it came back. */
@@ -75,7 +81,15 @@ export function nextStep(cluster: RabbitCluster, observation: ClusterObservation
     if (!podExists && !stillMember) return { kind: "deleteVolumeClaim", name: claim.name };
   }
 
-  // 3. Scale down, one node at a time, ram nodes before disc nodes, only from a settled cluster.
+  // 3. Quorum queues short of replicas on the disc nodes that stay, from a settled cluster: grown
+  //    before any node leaves, so a removal never leaves a queue one node from losing its majority.
+  const growth = quorumGrowth(cluster, observation, clusterDomain);
+  if (growth && !unsettledReason(cluster, observation, clusterDomain)) {
+    const from = runningPods.find((p) => p.type === "disc");
+    if (from) return { ...growth, fromPod: from.name };
+  }
+
+  // 4. Scale down, one node at a time, ram nodes before disc nodes, only from a settled cluster.
   for (const type of ["ram", "disc"] as const) {
     const observed = observation.statefulSets[type]?.replicas;
     if (observed === undefined || cluster.spec.nodes[type] >= observed) continue;
@@ -85,7 +99,7 @@ export function nextStep(cluster: RabbitCluster, observation: ClusterObservation
     return { kind: "removeNode", type, ordinal, node: expectedNode(type, ordinal), pod: podOf(type, ordinal), resumed: false };
   }
 
-  // 4. Rolling restart of pods on an old template, one at a time, only from a healthy cluster.
+  // 5. Rolling restart of pods on an old template, one at a time, only from a healthy cluster.
   //    A pod that fails on its old template is the exception: it serves nobody, and the new
   //    template may be what fixes it (a bad configuration reverted), so it is replaced at once.
   //    A pod failing on the current template stops the roll: nothing else is restarted.
@@ -103,6 +117,35 @@ export function nextStep(cluster: RabbitCluster, observation: ClusterObservation
     return { kind: "restartPod", pod: pod.name, node: expectedNode(pod.type, pod.ordinal) };
   }
   return { kind: "none" };
+}
+
+/** Queue names per growth step: the names go into one regular expression on one command line. */
+export const MAX_QUEUES_PER_GROWTH = 100;
+
+/**
+ * The first batch of members to add (pure): each quorum queue should have a replica on as many of
+ * the disc nodes that stay (those below both the desired and the current replica count) as it
+ * was declared for (x-quorum-initial-group-size; by default every one of them). Members on ram
+ * nodes and on leaving nodes do not count: they go with their node. Queues are never shrunk here.
+ */
+export function quorumGrowth(cluster: RabbitCluster, observation: ClusterObservation, clusterDomain: string): Omit<Extract<Step, { kind: "growQuorumQueues" }>, "fromPod"> | undefined {
+  if (!observation.quorumQueues) return undefined;
+  const stayingCount = Math.min(cluster.spec.nodes.disc, observation.statefulSets.disc?.replicas ?? 0);
+  const staying = Array.from({ length: stayingCount }, (_, ordinal) => nodeName(cluster, "disc", ordinal, clusterDomain));
+  const additions: { node: string; vhost: string; queue: string }[] = [];
+  const queues = [...observation.quorumQueues].sort((a, b) => (a.vhost === b.vhost ? (a.name < b.name ? -1 : 1) : a.vhost < b.vhost ? -1 : 1));
+  for (const queue of queues) {
+    const target = Math.min(queue.initialGroupSize ?? staying.length, staying.length);
+    const missing = target - staying.filter((node) => queue.members.includes(node)).length;
+    if (missing <= 0) continue;
+    for (const node of staying.filter((n) => !queue.members.includes(n)).slice(0, missing)) additions.push({ node, vhost: queue.vhost, queue: queue.name });
+  }
+  // One node at a time, lowest ordinal first (a stable sort keeps vhost and name order).
+  additions.sort((a, b) => staying.indexOf(a.node) - staying.indexOf(b.node));
+  const first = additions[0];
+  if (!first) return undefined;
+  const batch = additions.filter((a) => a.node === first.node && a.vhost === first.vhost).slice(0, MAX_QUEUES_PER_GROWTH);
+  return { kind: "growQuorumQueues", node: first.node, vhost: first.vhost, queues: batch.map((a) => a.queue) };
 }
 
 /**

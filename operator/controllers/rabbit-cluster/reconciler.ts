@@ -3,7 +3,7 @@
 // when it changed. Level-triggered: every reconcile starts from what it observes.
 import type { V1PersistentVolumeClaim, V1Pod, V1Secret, V1StatefulSet } from "@kubernetes/client-node";
 import { RABBIT_CLUSTER, type Condition, type NodeType, type RabbitCluster, type RabbitClusterStatus } from "../../api/index.js";
-import { ClusterOperations, RABBITMQ_CONTAINER } from "../../rabbitmq/cluster-operations.js";
+import { ClusterOperations, RABBITMQ_CONTAINER, podExecRunner } from "../../rabbitmq/cluster-operations.js";
 import { ManagementApiError } from "../../rabbitmq/management.js";
 import {
   buildChildren,
@@ -267,7 +267,9 @@ export class RabbitClusterReconciler implements Reconciler {
     const observation: ClusterObservation = { statefulSets, pods, volumeClaims, removal: cluster.status?.nodeRemoval };
     if (!pods.some((p) => p.ready)) return { ...observation, rabbitError: "no RabbitMQ node is ready yet" };
     try {
-      return { ...observation, rabbitNodes: await this.management(cluster, context).nodes() };
+      const management = this.management(cluster, context);
+      const [rabbitNodes, quorumQueues] = await Promise.all([management.nodes(), management.quorumQueues()]);
+      return { ...observation, rabbitNodes, quorumQueues };
     } catch (error) {
       if (error instanceof ManagementApiError && error.status === 401) {
         const secret = `${cluster.metadata.namespace}/${clusterNames(cluster).defaultUser}`;
@@ -342,6 +344,14 @@ export class RabbitClusterReconciler implements Reconciler {
         recorded.cluster = await this.recordRemoval(cluster, undefined);
         await this.event(cluster, "Normal", "NodeRevived", `${step.node} is wanted again (spec.nodes changed while it was being removed) and was taken out of maintenance`);
         return { requeueAfterMs: SETTLING_REQUEUE_MS };
+      case "growQuorumQueues": {
+        log.info("adding quorum queue members", { node: step.node, vhost: step.vhost, queues: step.queues.length });
+        throwIfStopped(signal);
+        await operations.growQuorumQueues(step.fromPod, step.node, { vhost: step.vhost, names: step.queues }, signal);
+        const listed = step.queues.length > 5 ? `${step.queues.slice(0, 5).join(", ")} and ${step.queues.length - 5} more` : step.queues.join(", ");
+        await this.event(cluster, "Normal", "QuorumQueuesGrown", `added a member on ${step.node} to ${step.queues.length} quorum queue(s) of vhost ${step.vhost} short of replicas: ${listed}`);
+        return { requeueAfterMs: 1_000 };
+      }
       case "forgetNode":
         log.info("forgetting node", { node: step.node, from: step.fromPod });
         throwIfStopped(signal);
@@ -392,7 +402,7 @@ export class RabbitClusterReconciler implements Reconciler {
   }
 
   private nodeOperations(namespace: string): NodeOperations {
-    return this.options.nodeOperations?.(namespace) ?? new ClusterOperations(this.options.kubeConfig, namespace);
+    return this.options.nodeOperations?.(namespace) ?? new ClusterOperations(podExecRunner(this.options.kubeConfig, namespace));
   }
 
   /** Writes the removal record (or its absence) to status at once; returns the cluster as it now is. */

@@ -80,6 +80,7 @@ class ScriptedRabbit {
     return {
       nodes: async () => [...this.members].map(([name, running]) => ({ name, type: "disc" as const, running })),
       durableClassicQueuesOn: async () => [],
+      quorumQueues: async () => [],
       policies: async () => [],
       putPolicy: async () => undefined,
       deletePolicy: async () => undefined,

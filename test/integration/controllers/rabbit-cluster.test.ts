@@ -31,6 +31,7 @@ const unreachableManagement = (): ClusterManagement => {
   return {
     nodes: () => fail("nodes"),
     durableClassicQueuesOn: () => fail("durableClassicQueuesOn"),
+    quorumQueues: () => fail("quorumQueues"),
     policies: () => fail("policies"),
     putPolicy: () => fail("putPolicy"),
     deletePolicy: () => fail("deletePolicy"),

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { NodeType } from "../../../operator/api/index.js";
 import type { ClusterObservation, PodObservation } from "../../../operator/controllers/rabbit-cluster/observation.js";
-import { nextStep, outdatedPods, pendingRemoval, replicasToApply } from "../../../operator/controllers/rabbit-cluster/plan.js";
+import { MAX_QUEUES_PER_GROWTH, nextStep, outdatedPods, pendingRemoval, quorumGrowth, replicasToApply } from "../../../operator/controllers/rabbit-cluster/plan.js";
 import { nodeName } from "../../../operator/resources/names.js";
 import { cluster } from "../fixtures.js";
 
@@ -164,5 +164,62 @@ describe("nextStep", () => {
     expect(nextStep(c, observation, domain)).toMatchObject({ kind: "wait", reason: "StatefulSetsUpdating" });
     observation.statefulSets.ram = { ...observation.statefulSets.ram!, updating: false, updateRevision: "new" };
     expect(nextStep(c, observation, domain)).toMatchObject({ kind: "restartPod", pod: "demo-ram-1" });
+  });
+});
+
+describe("quorum queues short of replicas", () => {
+  const disc = (ordinal: number) => nodeName(cluster({ nodes: { disc: 1, ram: 0 } }), "disc", ordinal, domain);
+  const ram = (ordinal: number) => nodeName(cluster({ nodes: { disc: 1, ram: 0 } }), "ram", ordinal, domain);
+  const withQueues = (observation: ClusterObservation, queues: ClusterObservation["quorumQueues"]) => ({ ...observation, quorumQueues: queues });
+
+  it("grows queues of the default size onto new disc nodes after a scale-up, one node and vhost per step, from a running disc pod", () => {
+    const observation = withQueues(settled(5, 1), [
+      { vhost: "/", name: "b", members: [disc(0), disc(1), disc(2), ram(0)] },
+      { vhost: "/", name: "a", members: [disc(0), disc(1), disc(2)] },
+      { vhost: "team", name: "c", members: [disc(0), disc(1), disc(2)] },
+    ]);
+    expect(nextStep(cluster({ nodes: { disc: 5, ram: 1 } }), observation, domain)).toEqual({ kind: "growQuorumQueues", node: disc(3), vhost: "/", queues: ["a", "b"], fromPod: "demo-disc-0" });
+    // Once those members are there, the next vhost, then the next node.
+    observation.quorumQueues![0]!.members.push(disc(3));
+    observation.quorumQueues![1]!.members.push(disc(3));
+    expect(nextStep(cluster({ nodes: { disc: 5, ram: 1 } }), observation, domain)).toMatchObject({ node: disc(3), vhost: "team", queues: ["c"] });
+    observation.quorumQueues![2]!.members.push(disc(3));
+    expect(nextStep(cluster({ nodes: { disc: 5, ram: 1 } }), observation, domain)).toMatchObject({ node: disc(4), vhost: "/", queues: ["a", "b"] });
+  });
+
+  it("keeps a declared replica count: a queue of 3 on 5 disc nodes is grown only when a member is on a node that leaves", () => {
+    const queue = (members: string[]) => [{ vhost: "/", name: "q", members, initialGroupSize: 3 }];
+    expect(nextStep(cluster({ nodes: { disc: 5, ram: 0 } }), withQueues(settled(5, 0), queue([disc(2), disc(3), disc(4)])), domain)).toEqual({ kind: "none" });
+    // Scaling 5 -> 3: members on disc-3 and disc-4 will go, so two members are added first, on the disc nodes that stay.
+    const spec = cluster({ nodes: { disc: 3, ram: 0 } });
+    expect(nextStep(spec, withQueues(settled(5, 0), queue([disc(2), disc(3), disc(4)])), domain)).toMatchObject({ kind: "growQuorumQueues", node: disc(0), queues: ["q"] });
+    expect(nextStep(spec, withQueues(settled(5, 0), queue([disc(0), disc(2), disc(3), disc(4)])), domain)).toMatchObject({ kind: "growQuorumQueues", node: disc(1), queues: ["q"] });
+    // Then the nodes leave, each with 3 members left on the nodes that stay.
+    expect(nextStep(spec, withQueues(settled(5, 0), queue([disc(0), disc(1), disc(2), disc(3), disc(4)])), domain)).toMatchObject({ kind: "removeNode", ordinal: 4 });
+  });
+
+  it("never grows beyond the disc nodes there are, counts no ram member, and shrinks nothing", () => {
+    const queues = [
+      { vhost: "/", name: "five", members: [disc(0), disc(1), disc(2)], initialGroupSize: 5 },
+      { vhost: "/", name: "one", members: [disc(1)], initialGroupSize: 1 },
+      { vhost: "/", name: "wide", members: [disc(0), disc(1), disc(2), ram(0), ram(1)] },
+    ];
+    expect(quorumGrowth(cluster({ nodes: { disc: 3, ram: 2 } }), withQueues(settled(3, 2), queues), domain)).toBeUndefined();
+    // A queue with a member only on a ram node still gets its disc replicas.
+    expect(quorumGrowth(cluster({ nodes: { disc: 1, ram: 1 } }), withQueues(settled(1, 1), [{ vhost: "/", name: "r", members: [ram(0)] }]), domain)).toMatchObject({ node: disc(0), queues: ["r"] });
+  });
+
+  it("grows nothing while a pod is not ready, and nothing when the queues are not known", () => {
+    const observation = withQueues(settled(4, 0), [{ vhost: "/", name: "a", members: [disc(0), disc(1), disc(2)] }]);
+    observation.pods[1] = { ...observation.pods[1]!, ready: false };
+    expect(nextStep(cluster({ nodes: { disc: 4, ram: 0 } }), observation, domain)).not.toMatchObject({ kind: "growQuorumQueues" });
+    expect(quorumGrowth(cluster({ nodes: { disc: 4, ram: 0 } }), settled(4, 0), domain)).toBeUndefined();
+  });
+
+  it("takes at most MAX_QUEUES_PER_GROWTH queues in one step", () => {
+    const queues = Array.from({ length: MAX_QUEUES_PER_GROWTH + 5 }, (_, i) => ({ vhost: "/", name: `q${String(i).padStart(4, "0")}`, members: [disc(0)] }));
+    const step = quorumGrowth(cluster({ nodes: { disc: 2, ram: 0 } }), withQueues(settled(2, 0), queues), domain);
+    expect(step?.queues).toHaveLength(MAX_QUEUES_PER_GROWTH);
+    expect(step?.queues[0]).toBe("q0000");
   });
 });

@@ -1,0 +1,83 @@
+// The RabbitCluster controller's node operations (rabbitmq/cluster-operations.ts) with RabbitMQ's
+// real CLI tools against a real local cluster: the same commands the operator runs in a node's
+// pod, here run against the node's process. And the management API's view of quorum queue
+// members that decides which queues are short of replicas.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { QuorumQueueMembers } from "../../../operator/controllers/rabbit-cluster/management-port.js";
+import { managementOf } from "../../../operator/controllers/rabbit-cluster/management-adapter.js";
+import { ClusterOperations, type NodeCommandRunner } from "../../../operator/rabbitmq/cluster-operations.js";
+import type { ManagementClient } from "../../../operator/rabbitmq/management.js";
+import { useRabbitCluster } from "../../harness/rabbitmq/use-rabbit-cluster.js";
+
+const rabbit = useRabbitCluster({ name: "ops", disc: 3 });
+/** "Pods" are the local nodes, by index: pod-0 runs rabbit-ops-0@localhost. */
+const runner: NodeCommandRunner = (pod, command, options) => rabbit.cli(Number(pod.replace("pod-", "")), command, { timeoutMs: options.timeoutMs });
+const operations = new ClusterOperations(runner);
+const VHOST = "ops (weird) vhost";
+let admin: ManagementClient;
+
+const membersOf = async (name: string, vhost = VHOST): Promise<string[]> =>
+  ((await managementOf(admin).quorumQueues()).find((q) => q.vhost === vhost && q.name === name)?.members ?? []).slice().sort();
+
+beforeAll(async () => {
+  admin = rabbit.management();
+  await admin.putVhost(VHOST, {});
+  await admin.putPermission(VHOST, rabbit.admin.username, { configure: ".*", write: ".*", read: ".*" });
+}, 60_000);
+
+afterAll(async () => {
+  await admin?.deleteVhost(VHOST);
+});
+
+describe("quorum queue members, as the management API lists them and the CLI changes them", () => {
+  // Names with regular expression metacharacters and non-ASCII letters; each has a decoy that an
+  // unescaped pattern would match too.
+  const named = ["orders.v1", "jobs(1)|x", "ünïcode-q", "a+b", "plain"];
+  const decoys = ["ordersXv1", "jobs1", "ünïcode-q2", "aab", "plain-too"];
+  const node = (index: number) => rabbit.node(index).nodeName;
+
+  it("lists every quorum queue with its members and declared replica count, and no other queue", async () => {
+    for (const name of [...named, ...decoys]) await admin.declareQueue(VHOST, name, { type: "quorum", arguments: { "x-quorum-initial-group-size": 1 } });
+    await admin.declareQueue(VHOST, "classic-one", {});
+    await admin.declareQueue("/", "everywhere", { type: "quorum" });
+    const listed = await managementOf(admin).quorumQueues();
+    const ours = listed.filter((q) => q.vhost === VHOST);
+    expect(ours.map((q) => q.name).sort()).toEqual([...named, ...decoys].sort());
+    for (const queue of ours) {
+      expect(queue.initialGroupSize).toBe(1);
+      expect(queue.members).toHaveLength(1);
+    }
+    const everywhere = listed.find((q) => q.vhost === "/" && q.name === "everywhere") as QuorumQueueMembers;
+    expect(everywhere.initialGroupSize).toBeUndefined();
+    expect(everywhere.members.sort()).toEqual([node(0), node(1), node(2)].sort());
+  });
+
+  it("grows exactly the named queues of the vhost onto a node, however their names look, and is safe to repeat", async () => {
+    // A node none of the queues has a member on yet, for each queue: grow onto every node but its own.
+    for (const target of [0, 1, 2]) {
+      const lacking = [];
+      for (const name of named) if (!(await membersOf(name)).includes(node(target))) lacking.push(name);
+      if (lacking.length === 0) continue;
+      await operations.growQuorumQueues(`pod-${(target + 1) % 3}`, node(target), { vhost: VHOST, names: lacking });
+      await operations.growQuorumQueues(`pod-${(target + 1) % 3}`, node(target), { vhost: VHOST, names: lacking });
+    }
+    for (const name of named) await expect.poll(() => membersOf(name), { message: name, timeout: 15_000 }).toEqual([node(0), node(1), node(2)].sort());
+    for (const name of decoys) expect(await membersOf(name), name).toHaveLength(1);
+  });
+
+  it("succeeds without a change for a queue that is not there (deleted since the operator looked)", async () => {
+    await expect(operations.growQuorumQueues("pod-0", node(1), { vhost: VHOST, names: ["no-such-queue"] })).resolves.toBeUndefined();
+  });
+
+  it("shrinks a node's members away; a queue left with two members makes each of their nodes quorum-critical", async () => {
+    expect((await operations.quorumCritical("pod-2")).critical).toBe(false);
+    await operations.shrinkQuorumQueues("pod-0", node(2));
+    // The queue's record is updated by its leader once the membership change is committed.
+    for (const name of named) await expect.poll(() => membersOf(name), { message: name, timeout: 15_000 }).toEqual([node(0), node(1)].sort());
+    await expect.poll(() => membersOf("everywhere", "/"), { timeout: 15_000 }).toEqual([node(0), node(1)].sort());
+    // Two members left: stopping either one would lose the majority.
+    const critical = await operations.quorumCritical("pod-1");
+    expect(critical.critical).toBe(true);
+    expect(critical.detail).toContain("everywhere");
+  });
+});
