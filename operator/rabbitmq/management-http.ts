@@ -2,6 +2,7 @@
 // attempt, retries with backoff for idempotent requests, and typed errors. Knows nothing about
 // vhosts or queues.
 import { ManagementApiError, parseErrorBody } from "./management-errors.js";
+import type { Admission, Reachability } from "./reachability.js";
 import { DEFAULT_RETRY_POLICY, retryDelay, sleep as realSleep, type AttemptFailure, type RetryPolicy } from "./management-retry.js";
 import type { JsonValue, ManagementConnection } from "./management-types.js";
 
@@ -44,6 +45,8 @@ export interface ManagementHttpOptions {
   /** Injected in tests to run the backoff without waiting. */
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
+  /** Shared per-cluster admission (see reachability.ts); every request is admitted when absent. */
+  reachability?: Reachability;
   onAttempt?: (event: AttemptEvent) => void;
 }
 
@@ -103,6 +106,7 @@ export class ManagementHttp {
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
   private readonly onAttempt: ((event: AttemptEvent) => void) | undefined;
+  private readonly reachability: Reachability | undefined;
 
   constructor(connection: ManagementConnection, options: ManagementHttpOptions = {}) {
     this.baseUrl = normalizeBaseUrl(connection.url);
@@ -112,22 +116,44 @@ export class ManagementHttp {
     this.sleep = options.sleep ?? realSleep;
     this.random = options.random ?? Math.random;
     this.onAttempt = options.onAttempt;
+    this.reachability = options.reachability;
   }
 
+  /** Throws NotAdmittedError, without a request, while the cluster admits no more (reachability.ts). */
   async request(request: ManagementRequest): Promise<ManagementResponse> {
     const pathAndQuery = withQuery(request.path, request.query);
     const idempotent = request.idempotent ?? request.method !== "POST";
+    const admission = this.reachability?.admit(this.baseUrl);
+    try {
+      return await this.attempts(request, pathAndQuery, idempotent, admission);
+    } finally {
+      // Released whatever happened (a no-op when the outcome was already reported).
+      admission?.answered(Number.POSITIVE_INFINITY);
+    }
+  }
+
+  private async attempts(request: ManagementRequest, pathAndQuery: string, idempotent: boolean, admission: Admission | undefined): Promise<ManagementResponse> {
     for (let attempt = 1; ; attempt++) {
       const started = Date.now();
-      const outcome = await this.attempt(request, pathAndQuery, attempt);
+      const outcome = await this.attempt(request, pathAndQuery, attempt, admission?.signal);
       const durationMs = Date.now() - started;
       if ("response" in outcome) {
         this.onAttempt?.({ method: request.method, path: pathAndQuery, attempt, durationMs, status: outcome.response.status });
+        admission?.answered(durationMs);
         return outcome.response;
       }
       this.onAttempt?.({ method: request.method, path: pathAndQuery, attempt, durationMs, status: outcome.error.status, failure: outcome.failure });
+      if (admission?.signal.aborted) {
+        // Abandoned for a probe of a silent cluster: no retry, and it says nothing about the cluster.
+        admission.answered(Number.POSITIVE_INFINITY);
+        throw outcome.error;
+      }
       const delay = retryDelay(this.policy, attempt, outcome.failure, idempotent, this.random);
-      if (delay === undefined) throw outcome.error;
+      if (delay === undefined) {
+        if (outcome.error.isUnreachable) admission?.unreachable(outcome.error);
+        else admission?.answered(durationMs);
+        throw outcome.error;
+      }
       await this.sleep(delay);
     }
   }
@@ -136,6 +162,7 @@ export class ManagementHttp {
     request: ManagementRequest,
     pathAndQuery: string,
     attempt: number,
+    abandoned?: AbortSignal,
   ): Promise<{ response: ManagementResponse } | { error: ManagementApiError; failure: AttemptFailure }> {
     // Some resources (purge, limits) offer no JSON representation and answer 406 to a strict Accept.
     const headers: Record<string, string> = { authorization: this.authorization, accept: "application/json, */*;q=0.5" };
@@ -144,23 +171,36 @@ export class ManagementHttp {
     let status: number;
     let text: string;
     let location: string | null;
+    // A timer of our own, held until the body is read: AbortSignal.any() holds its sources
+    // weakly, and a collected AbortSignal.timeout() never fires (the request then waits forever).
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new DOMException(`timed out after ${this.timeoutMs} ms`, "TimeoutError")), this.timeoutMs);
+    const onAbandoned = () => controller.abort(abandoned?.reason);
+    abandoned?.addEventListener("abort", onAbandoned, { once: true });
     try {
       const response = await fetch(this.baseUrl + pathAndQuery, {
         method: request.method,
         headers,
         body: request.body === undefined ? undefined : JSON.stringify(request.body),
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal: controller.signal,
         redirect: "error",
       });
       status = response.status;
       location = response.headers.get("location");
       text = await response.text();
     } catch (error) {
+      if (abandoned?.aborted) {
+        const reason = abandoned.reason instanceof Error ? abandoned.reason.message : "abandoned";
+        return { error: new ManagementApiError({ ...base, kind: "timeout", reason }), failure: { kind: "timeout" } };
+      }
       if (error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError")) {
         const reason = `timed out after ${this.timeoutMs} ms`;
         return { error: new ManagementApiError({ ...base, kind: "timeout", reason }), failure: { kind: "timeout" } };
       }
       return { error: new ManagementApiError({ ...base, kind: "network", reason: networkReason(error) }), failure: { kind: "network" } };
+    } finally {
+      clearTimeout(timer);
+      abandoned?.removeEventListener("abort", onAbandoned);
     }
     if ((status >= 200 && status < 300) || request.acceptStatuses?.includes(status)) {
       return { response: { status, body: parseJson(text), location: location ?? undefined } };

@@ -5,6 +5,7 @@ import type { V1Secret } from "@kubernetes/client-node";
 import { Counter } from "prom-client";
 import { RABBIT_CLUSTER, TOPOLOGY_KINDS, type RabbitCluster, type User } from "../../api/index.js";
 import { ManagementClient, type AttemptEvent, type ManagementClientOptions, type ManagementConnection } from "../../rabbitmq/management.js";
+import { Reachability } from "../../rabbitmq/reachability.js";
 import type { Controller } from "../../runtime/controller.js";
 import type { Informer } from "../../runtime/informer.js";
 import { keyOf, ownerKeys } from "../../runtime/keys.js";
@@ -61,7 +62,8 @@ export function addTopologyControllers(manager: Manager, options: TopologyContro
   const driftFound = new Counter({ name: "rabbit_operator_topology_drift_found_total", help: "Objects found different in RabbitMQ from their spec.", labelNames: ["kind"], registers: [registry] });
   const driftRepaired = new Counter({ name: "rabbit_operator_topology_drift_repaired_total", help: "Objects declared again after a change made outside the operator.", labelNames: ["kind"], registers: [registry] });
 
-  const clientOptions = options.managementClientOptions ?? {};
+  // One per process: every client of a cluster shares what is known of its reachability.
+  const clientOptions = { reachability: new Reachability(), ...options.managementClientOptions };
   const managementClient = (connection: ManagementConnection) =>
     new ManagementClient(connection, {
       ...clientOptions,

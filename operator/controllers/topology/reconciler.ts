@@ -20,6 +20,7 @@ import type { StatusWriter } from "../../runtime/status.js";
 import { Problem, type PrepareContext, type TopologyAdapter, type TopologyLookups, type TopologyResource } from "./adapter.js";
 import { resolveConnection, type ConnectionLookups } from "./connection.js";
 import { computeStatus, isReadyForGeneration, problemOf, type Outcome } from "./status.js";
+import { NotAdmittedError } from "../../rabbitmq/reachability.js";
 
 /** Held by every topology object until RabbitMQ no longer needs it (deletionPolicy decides). */
 export const TOPOLOGY_FINALIZER = "rabbit.operator.dev/topology-deletion";
@@ -105,6 +106,7 @@ export class TopologyReconciler<R extends TopologyResource, D, O> implements Rec
       }
       caveats = adapter.caveats?.(desired, observed) ?? [];
     } catch (error) {
+      if (error instanceof NotAdmittedError) return this.notAdmitted(object, error, "declare", what, connection.description, desired);
       const problem = problemOf(error, "declare", what, connection.description);
       if (problem) return this.fail(object, problem, desired);
       throw error;
@@ -159,6 +161,7 @@ export class TopologyReconciler<R extends TopologyResource, D, O> implements Rec
       throwIfStopped(signal);
       await adapter.delete(this.options.managementClient(connection.connection), desired);
     } catch (error) {
+      if (error instanceof NotAdmittedError) return this.notAdmitted(object, error, "delete", what, connection.description, desired);
       const problem = problemOf(error, "delete", what, connection.description);
       if (problem) return this.fail(object, problem, desired);
       throw error;
@@ -189,6 +192,17 @@ export class TopologyReconciler<R extends TopologyResource, D, O> implements Rec
     this.options.onRepaired?.(this.options.adapter.definition.kind);
     this.log(object).info("repaired drift", { what, differences });
     await this.options.events.event(object, "Normal", "DriftRepaired", `${capitalize(what)} was changed outside the operator (${differences.join("; ")}); declared again`);
+  }
+
+  /**
+   * Not tried: the cluster is given time (reachability.ts). Its last failure, if any, is what the
+   * object reports, and the object comes back when the cluster may be tried again (the cluster's
+   * cooldown, not the object's own backoff, so that all of them return soon after it does).
+   */
+  private async notAdmitted(object: R, error: NotAdmittedError, action: string, what: string, clusterDescription: string, desired: D): Promise<ReconcileResult> {
+    const problem = error.lastFailure ? problemOf(error.lastFailure, action, what, clusterDescription) : undefined;
+    if (problem) await this.writeStatus(object, { ready: false, problem }, desired);
+    return { requeueAfterMs: error.retryAfterMs };
   }
 
   private async fail(object: R, problem: Problem, desired?: D): Promise<never> {
