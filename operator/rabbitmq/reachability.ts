@@ -5,7 +5,8 @@
 //   on as the one probe, the others waiting on it are abandoned (they fail as timeouts, and their
 //   reconciles back off), and new ones are not admitted while the probe runs;
 // - after a failure to reach it (connection refused, timeout), not even a probe until a cooldown
-//   has passed (1 s doubling to 30 s); a prompt answer makes it healthy again.
+//   has passed (1 s doubling to 15 s); a prompt answer makes it healthy again, and onRecovered
+//   lets the caller bring back at once what it had put off.
 // A cluster not heard from yet gets one request first. Not admitted means NotAdmittedError at
 // once, without a request: the caller tries again later instead of holding a worker. One
 // instance per process, shared by every client, per base URL.
@@ -30,6 +31,8 @@ export interface ReachabilityOptions {
   initialCooldownMs?: number;
   maxCooldownMs?: number;
   now?: () => number;
+  /** Told when a cluster that failed or was slow answers promptly again: what waits for it can go now. */
+  onRecovered?: (cluster: string) => void;
 }
 
 export interface Admission {
@@ -54,6 +57,8 @@ interface ClusterState {
   consecutiveFailures: number;
   closedUntil: number;
   lastFailure?: ManagementApiError;
+  /** Turned suspect by a slow request (rather than by a failure). */
+  suspected: boolean;
 }
 
 export const DEFAULT_SLOW_MS = 5_000;
@@ -66,11 +71,13 @@ export class Reachability {
   private readonly initialCooldownMs: number;
   private readonly maxCooldownMs: number;
   private readonly now: () => number;
+  private readonly onRecovered: ((cluster: string) => void) | undefined;
 
   constructor(options: ReachabilityOptions = {}) {
+    this.onRecovered = options.onRecovered;
     this.slowMs = options.slowMs ?? DEFAULT_SLOW_MS;
     this.initialCooldownMs = options.initialCooldownMs ?? 1_000;
-    this.maxCooldownMs = options.maxCooldownMs ?? 30_000;
+    this.maxCooldownMs = options.maxCooldownMs ?? 15_000;
     this.now = options.now ?? Date.now;
   }
 
@@ -101,10 +108,13 @@ export class Reachability {
       signal: abort.signal,
       answered: (durationMs) => {
         if (!finish() || durationMs >= this.slowMs) return;
+        const recovered = !state.healthy && (state.consecutiveFailures > 0 || state.suspected);
+        state.suspected = false;
         state.healthy = true;
         state.consecutiveFailures = 0;
         state.closedUntil = 0;
         state.lastFailure = undefined;
+        if (recovered) this.onRecovered?.(cluster);
       },
       unreachable: (error) => {
         if (!finish()) return;
@@ -119,6 +129,7 @@ export class Reachability {
   /** A request has waited slowMs: it probes on alone, the others waiting with it are abandoned. */
   private turnSuspect(state: ClusterState, slow: InFlight): void {
     state.healthy = false;
+    state.suspected = true;
     state.probe ??= slow;
     for (const other of state.inFlight) if (other !== state.probe) other.abandon();
   }
@@ -133,7 +144,7 @@ export class Reachability {
     let state = this.states.get(cluster);
     if (!state) {
       // Not heard from yet: one request first, the rest once it has answered.
-      state = { healthy: false, inFlight: new Set(), probe: undefined, consecutiveFailures: 0, closedUntil: 0 };
+      state = { healthy: false, inFlight: new Set(), probe: undefined, consecutiveFailures: 0, closedUntil: 0, suspected: false };
       this.states.set(cluster, state);
     }
     return state;

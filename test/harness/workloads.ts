@@ -154,7 +154,8 @@ export interface ConfirmedPublishResult {
 }
 
 /**
- * Publishes `count` persistent messages one by one on a confirm channel, keeping at most `window`
+ * Publishes `count` persistent messages (or exactly `contents`, to publish again what was not
+ * confirmed) one by one on a confirm channel, keeping at most `window`
  * unconfirmed, and records each broker answer. A broken connection ends the run without an
  * error: what was confirmed by then is the result. `onConfirmed` sees the running count, so a
  * test can break something mid-stream.
@@ -162,7 +163,7 @@ export interface ConfirmedPublishResult {
 export async function publishConfirmed(
   url: string,
   queue: string,
-  options: WorkloadOptions & { count: number; prefix?: string; window?: number; onConfirmed?: (confirmed: number) => void } ,
+  options: WorkloadOptions & { count: number; prefix?: string; window?: number; onConfirmed?: (confirmed: number) => void; contents?: readonly string[] },
 ): Promise<ConfirmedPublishResult> {
   const prefix = options.prefix ?? "confirmed";
   const window = options.window ?? 100;
@@ -185,8 +186,9 @@ export async function publishConfirmed(
       wake?.();
       wake = undefined;
     };
-    for (let i = 1; i <= options.count && !broken; i++) {
-      const content = `${prefix}-${i}`;
+    const contents = options.contents ?? Array.from({ length: options.count }, (_, i) => `${prefix}-${i + 1}`);
+    for (const content of contents) {
+      if (broken) break;
       pending.add(content);
       channel.sendToQueue(queue, Buffer.from(content), { persistent: true }, (error) => {
         // amqplib answers every outstanding publish with an error when the channel closes.

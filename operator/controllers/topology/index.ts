@@ -5,6 +5,7 @@ import type { V1Secret } from "@kubernetes/client-node";
 import { Counter } from "prom-client";
 import { RABBIT_CLUSTER, TOPOLOGY_KINDS, type RabbitCluster, type User } from "../../api/index.js";
 import { ManagementClient, type AttemptEvent, type ManagementClientOptions, type ManagementConnection } from "../../rabbitmq/management.js";
+import { normalizeBaseUrl } from "../../rabbitmq/management-http.js";
 import { Reachability } from "../../rabbitmq/reachability.js";
 import type { Controller } from "../../runtime/controller.js";
 import type { Informer } from "../../runtime/informer.js";
@@ -13,8 +14,8 @@ import type { KubeObject } from "../../runtime/kube-object.js";
 import { mapTo, type Manager, type WatchSpec } from "../../runtime/manager.js";
 import { RESOURCES, customResource } from "../../runtime/resource-types.js";
 import { clusterNames } from "../../resources/names.js";
-import { refKey, type DeletionOrder, type TopologyAdapter, type TopologyLookups, type TopologyRef, type TopologyResource } from "./adapter.js";
-import { inClusterEndpoint, referenceKey, type ConnectionLookups } from "./connection.js";
+import { Problem, refKey, type DeletionOrder, type TopologyAdapter, type TopologyLookups, type TopologyRef, type TopologyResource } from "./adapter.js";
+import { inClusterEndpoint, referenceKey, resolveConnection, type ConnectionLookups } from "./connection.js";
 import { DriftDetector, driftParticipant, type DriftParticipant } from "./drift.js";
 import { bindingAdapter } from "./kinds/binding.js";
 import { exchangeAdapter } from "./kinds/exchange.js";
@@ -62,8 +63,10 @@ export function addTopologyControllers(manager: Manager, options: TopologyContro
   const driftFound = new Counter({ name: "rabbit_operator_topology_drift_found_total", help: "Objects found different in RabbitMQ from their spec.", labelNames: ["kind"], registers: [registry] });
   const driftRepaired = new Counter({ name: "rabbit_operator_topology_drift_repaired_total", help: "Objects declared again after a change made outside the operator.", labelNames: ["kind"], registers: [registry] });
 
-  // One per process: every client of a cluster shares what is known of its reachability.
-  const clientOptions = { reachability: new Reachability(), ...options.managementClientOptions };
+  // One per process: every client of a cluster shares what is known of its reachability. When a
+  // cluster answers again, what was put off for it comes back at once (see notAdmitted).
+  const reachability = new Reachability({ onRecovered: (cluster) => wakeWaitingFor(cluster) });
+  const clientOptions = { reachability, ...options.managementClientOptions };
   const managementClient = (connection: ManagementConnection) =>
     new ManagementClient(connection, {
       ...clientOptions,
@@ -140,6 +143,17 @@ export function addTopologyControllers(manager: Manager, options: TopologyContro
     participants.push(driftParticipant(adapter, informer, (key) => controller.enqueue(key)));
   };
 
+  /** Objects not Ready (or being deleted) whose connection goes to this management API base URL. */
+  const wakeWaitingFor = (baseUrl: string) => {
+    for (const [kind, controller] of controllers) {
+      for (const object of informers.get(kind)!.list()) {
+        if (isReadyForGeneration(object) && !object.metadata.deletionTimestamp) continue;
+        const connection = resolveConnection(object.spec.rabbitmqClusterReference, object.metadata.namespace ?? "", lookups);
+        if (!(connection instanceof Problem) && sameBaseUrl(connection.connection.url, baseUrl)) controller.enqueue(keyOf(object));
+      }
+    }
+  };
+
   register(vhostAdapter);
   register(userAdapter);
   register(permissionAdapter);
@@ -165,6 +179,14 @@ export function addTopologyControllers(manager: Manager, options: TopologyContro
     manager.addRunnable(drift);
   }
   return { controllers, drift };
+}
+
+function sameBaseUrl(url: string, baseUrl: string): boolean {
+  try {
+    return normalizeBaseUrl(url) === baseUrl;
+  } catch {
+    return false;
+  }
 }
 
 /** Whether object's cluster reference names this RabbitCluster. */

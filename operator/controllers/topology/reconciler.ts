@@ -196,8 +196,8 @@ export class TopologyReconciler<R extends TopologyResource, D, O> implements Rec
 
   /**
    * Not tried: the cluster is given time (reachability.ts). Its last failure, if any, is what the
-   * object reports, and the object comes back when the cluster may be tried again (the cluster's
-   * cooldown, not the object's own backoff, so that all of them return soon after it does).
+   * object reports; the object comes back when the cluster may be tried again (its cooldown, not
+   * the object's own backoff), or at once when the cluster answers again (index.ts wakes it).
    */
   private async notAdmitted(object: R, error: NotAdmittedError, action: string, what: string, clusterDescription: string, desired: D): Promise<ReconcileResult> {
     const problem = error.lastFailure ? problemOf(error.lastFailure, action, what, clusterDescription) : undefined;

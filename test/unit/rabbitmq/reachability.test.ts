@@ -20,20 +20,24 @@ describe("Reachability", () => {
     now = 1_000_000;
   });
   afterEach(() => vi.useRealTimers());
-  const reachability = () => new Reachability({ slowMs: 5_000, initialCooldownMs: 1_000, maxCooldownMs: 30_000, now: () => now });
+  const recovered: string[] = [];
+  const reachability = () => new Reachability({ slowMs: 5_000, initialCooldownMs: 1_000, maxCooldownMs: 15_000, now: () => now, onRecovered: (cluster) => recovered.push(cluster) });
 
   it("sends one request to a cluster not heard from yet, and any number once it has answered promptly", () => {
     const gate = reachability();
+    recovered.length = 0;
     const first = gate.admit("a");
     expect(notAdmitted(() => gate.admit("a")).retryAfterMs).toBe(500);
     // Other clusters are not concerned.
     gate.admit("b");
     first.answered(20);
+    // A first answer is no recovery.
+    expect(recovered).toEqual([]);
     const many = [gate.admit("a"), gate.admit("a"), gate.admit("a"), gate.admit("a"), gate.admit("a")];
     expect(many.every((admission) => !admission.signal.aborted)).toBe(true);
   });
 
-  it("after a failure to reach it admits nothing until a cooldown (1 s doubling to 30 s) has passed, then one probe; a prompt answer ends it", () => {
+  it("after a failure to reach it admits nothing until a cooldown (1 s doubling to 15 s) has passed, then one probe; a prompt answer ends it and tells onRecovered", () => {
     const gate = reachability();
     gate.admit("a").answered(5);
     gate.admit("a").unreachable(refused);
@@ -47,12 +51,14 @@ describe("Reachability", () => {
       now += 60_000;
       gate.admit("a").unreachable(refused);
     }
-    expect(notAdmitted(() => gate.admit("a")).retryAfterMs).toBe(30_000);
-    now += 30_000;
+    expect(notAdmitted(() => gate.admit("a")).retryAfterMs).toBe(15_000);
+    now += 15_000;
     const probe = gate.admit("a");
     // While the probe runs, the others come back no sooner than the cooldown.
-    expect(notAdmitted(() => gate.admit("a")).retryAfterMs).toBe(30_000);
+    expect(notAdmitted(() => gate.admit("a")).retryAfterMs).toBe(15_000);
+    recovered.length = 0;
     probe.answered(10);
+    expect(recovered).toEqual(["a"]);
     gate.admit("a");
     gate.admit("a");
   });
