@@ -82,6 +82,32 @@ async function waitUntilReady(what: string, timeoutMs = 600_000): Promise<Stored
 
 const defaultUser = () => readCredentials(namespace, `${name}-default-user`);
 
+/** Maintenance mode as the node itself has it (RabbitMQ 3.10's management API does not report it). */
+const drained = async (pod: string) =>
+  (await rabbitmqctl(pod, ["rabbitmqctl", "eval", "rabbit_maintenance:is_being_drained_local_read(node())."])).trim() === "true";
+/** The kind node the operator's pod runs on, looked up ahead: the kill must be quick. */
+const operatorNode = async () => {
+  // The operator's namespace holds nothing but its pod.
+  const pods = await kubectlJson<{ items: { spec: { nodeName?: string } }[] }>(["-n", operator.namespace, "get", "pods"]);
+  const kindNodes = [...new Set(pods.items.map((p) => p.spec.nodeName).filter((n): n is string => n !== undefined))];
+  expect(kindNodes, "the node the operator runs on").toHaveLength(1);
+  return kindNodes[0]!;
+};
+/**
+ * SIGKILL of the operator's process itself, on the kind node its pod runs on (a forced pod
+ * deletion would let the container run on for seconds; scaling to 0 first would stop it
+ * gracefully), then its Deployment scaled to 0, so that nothing restarts it until the test has
+ * looked at what the kill left (a restarted container could not lead before the dead
+ * leader's Lease expires anyway).
+ */
+const killOperatorProcess = async (kindNode: string) => {
+  // pkill exits 1 when no process matched: the kill must land.
+  await run(engine(e2e.provider), ["exec", kindNode, "pkill", "-KILL", "-f", "dist/operator/main.js"]);
+  await kubectl(["-n", operator.namespace, "scale", `deployment/${operator.release}`, "--replicas=0"]);
+  await waitFor("no operator pod", async () => (await kubectl(["-n", operator.namespace, "get", "pods", "-o", "name"])).trim() === "", { timeoutMs: 120_000 });
+};
+const restartOperator = () => kubectl(["-n", operator.namespace, "scale", `deployment/${operator.release}`, "--replicas=1"]);
+
 async function clusterEvents(reason: string): Promise<string[]> {
   const events = await kubectlJson<{ items: { reason: string; note?: string }[] }>([
     "-n",
@@ -327,31 +353,6 @@ describe("a RabbitCluster of 3 disc and 2 ram nodes, run by the operator install
     await patchCluster({ nodes: { disc: 3, ram: 2 } });
     const stored = await waitUntilReady("ram-1 added");
     const ram1 = nodeName(stored, "ram", 1, CLUSTER_DOMAIN);
-    /** Maintenance mode as the node itself has it (RabbitMQ 3.10's management API does not report it). */
-    const drained = async (pod: string) =>
-      (await rabbitmqctl(pod, ["rabbitmqctl", "eval", "rabbit_maintenance:is_being_drained_local_read(node())."])).trim() === "true";
-    /**
-     * SIGKILL of the operator's process itself, on the kind node its pod runs on (a forced pod
-     * deletion would let the container run on for seconds; scaling to 0 first would stop it
-     * gracefully), then its Deployment scaled to 0, so that nothing restarts it until the test has
-     * looked at what the kill left (a restarted container could not lead before the dead
-     * leader's Lease expires anyway).
-     */
-    /** The kind node the operator's pod runs on, looked up ahead: the kill must be quick. */
-    const operatorNode = async () => {
-      // The operator's namespace holds nothing but its pod.
-      const pods = await kubectlJson<{ items: { spec: { nodeName?: string } }[] }>(["-n", operator.namespace, "get", "pods"]);
-      const kindNodes = [...new Set(pods.items.map((p) => p.spec.nodeName).filter((n): n is string => n !== undefined))];
-      expect(kindNodes, "the node the operator runs on").toHaveLength(1);
-      return kindNodes[0]!;
-    };
-    const killOperatorProcess = async (kindNode: string) => {
-      // pkill exits 1 when no process matched: the kill must land.
-      await run(engine(e2e.provider), ["exec", kindNode, "pkill", "-KILL", "-f", "dist/operator/main.js"]);
-      await kubectl(["-n", operator.namespace, "scale", `deployment/${operator.release}`, "--replicas=0"]);
-      await waitFor("no operator pod", async () => (await kubectl(["-n", operator.namespace, "get", "pods", "-o", "name"])).trim() === "", { timeoutMs: 120_000 });
-    };
-    const restartOperator = () => kubectl(["-n", operator.namespace, "scale", `deployment/${operator.release}`, "--replicas=1"]);
     /**
      * Kills the operator once ram-1 is in maintenance mode and before it has left. A drained node
      * suspends its client listeners, so its AMQP port falling silent is the fast signal; the node
@@ -411,6 +412,86 @@ describe("a RabbitCluster of 3 disc and 2 ram nodes, run by the operator install
     expect(after.status?.conditions?.find((c) => c.type === "ReconcileSuccess")?.status).toBe("True");
     expect(await clusterEvents("ResumingNodeRemoval")).not.toHaveLength(0);
   }, 1_200_000);
+
+  /**
+   * The operator SIGKILLed again and again while it takes the cluster from 5 disc nodes to 3, with
+   * persistent messages in a quorum queue: each life leads (after the dead leader's Lease runs
+   * out), works for a random moment (seeded), and dies, while removal work is left. Afterwards one
+   * more life finishes. E2E_OPERATOR_KILLS sets the kills (2 in npm test, 20 in test:faults:e2e).
+   */
+  it("takes disc 5 -> 3 to the end through operator kills at random moments: no node drained, no member or volume left, no message lost", async () => {
+    const kills = Number(process.env.E2E_OPERATOR_KILLS ?? 2);
+    const seed = Number(process.env.E2E_KILLS_SEED ?? Date.now() % 100_000);
+    let state = seed;
+    // A small seeded generator (mulberry32): the moments can be replayed with E2E_KILLS_SEED.
+    const random = () => {
+      state = (state + 0x6d2b79f5) | 0;
+      let t = Math.imul(state ^ (state >>> 15), 1 | state);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+    await patchCluster({ nodes: { disc: 5, ram: 1 } });
+    await waitUntilReady("5 disc + 1 ram");
+    const credentials = await defaultUser();
+    const forwards: PortForward[] = [];
+    try {
+      const management = await portForward(namespace, `pod/${name}-disc-0`, 15672, join(logDir, "management-kills.log"));
+      forwards.push(management);
+      const amqp = await portForward(namespace, `pod/${name}-disc-0`, 5672, join(logDir, "amqp-kills.log"));
+      forwards.push(amqp);
+      const client = new ManagementClient({ url: `http://127.0.0.1:${management.localPort}`, ...credentials });
+      await client.declareQueue("/", "e2e-kills", { type: "quorum" });
+      const amqpUrl = localAmqpUrl(credentials, amqp.localPort);
+      const messages = (await publishPersistent(amqpUrl, "e2e-kills", { count: 1_000, prefix: "kills" })).messages;
+
+      const discReplicas = async () => (await kubectlJson<{ spec: { replicas: number } }>(["-n", namespace, "get", "statefulset", `${name}-disc`])).spec.replicas;
+      const discClaims = async () =>
+        (await kubectlJson<{ items: { metadata: { name: string; deletionTimestamp?: string } }[] }>(["-n", namespace, "get", "pvc"])).items.filter((c) => c.metadata.name.includes("-disc-") && !c.metadata.deletionTimestamp).length;
+      const leader = async () =>
+        (await kubectlJson<{ items: { spec: { holderIdentity?: string } }[] }>(["-n", operator.namespace, "get", "leases"])).items.map((l) => l.spec.holderIdentity ?? "").find(Boolean);
+      const operatorPods = async () => (await kubectl(["-n", operator.namespace, "get", "pods", "-o", "name"])).trim().split("\n").filter(Boolean).map((p) => p.replace("pod/", ""));
+
+      console.log(`operator kills during disc 5 -> 3: seed ${seed}, ${kills} kills`);
+      await patchCluster({ nodes: { disc: 3, ram: 1 } });
+      const landed: string[] = [];
+      for (let kill = 1; kill <= kills; kill++) {
+        // This life leads once the Lease names one of its pods (the dead leader's runs out first).
+        await waitFor("a living operator leads", async () => {
+          const [holder, pods] = await Promise.all([leader(), operatorPods()]);
+          return holder !== undefined && pods.some((pod) => holder.startsWith(`${pod}_`));
+        }, { timeoutMs: 120_000, intervalMs: 250 });
+        const kindNode = await operatorNode();
+        await new Promise((resolve) => setTimeout(resolve, Math.round(random() * 4_000)));
+        const [replicas, claims, cluster] = await Promise.all([discReplicas(), discClaims(), getCluster()]);
+        if (replicas === 3 && claims === 3 && !cluster.status?.nodeRemoval) {
+          console.log(`kill ${kill}: not made, the scale-down was done`);
+          break;
+        }
+        await killOperatorProcess(kindNode);
+        landed.push(`kill ${kill}: disc replicas ${replicas}, disc volumes ${claims}, removal ${cluster.status?.nodeRemoval ? `of ${cluster.status.nodeRemoval.pod}` : "none"}`);
+        // Nothing restarts it until the test says so: the kill left what it left.
+        await restartOperator();
+      }
+      console.log(landed.join("\n"));
+      expect(landed.length).toBeGreaterThanOrEqual(Math.min(kills, 2));
+
+      const started = Date.now();
+      const after = await waitUntilReady("3 disc + 1 ram after the kills", 600_000);
+      console.log(`after ${landed.length} kills: Ready at 3 disc + 1 ram ${((Date.now() - started) / 1000).toFixed(1)} s after the last restart`);
+      expect(after.status).not.toHaveProperty("nodeRemoval");
+      const status = await clusterStatus();
+      expect(status.disk_nodes.sort()).toEqual(expectedNodes(after, "disc", 3));
+      expect(status.running_nodes.sort()).toEqual([...expectedNodes(after, "disc", 3), ...expectedNodes(after, "ram", 1)].sort());
+      await waitFor("the removed nodes' volumes gone", async () => (await discClaims()) === 3, { timeoutMs: 120_000 });
+      for (const pod of [`${name}-disc-0`, `${name}-disc-1`, `${name}-disc-2`, `${name}-ram-0`]) expect(await drained(pod), pod).toBe(false);
+      const members = (JSON.parse(await rabbitmqctl(`${name}-disc-0`, ["rabbitmq-queues", "quorum_status", "e2e-kills", "--formatter", "json"])) as { "Node Name": string }[]).map((m) => m["Node Name"]);
+      for (const member of members) expect([...expectedNodes(after, "disc", 3), ...expectedNodes(after, "ram", 1)]).toContain(member);
+      const consumed = await consumeAndVerify(amqpUrl, "e2e-kills", messages);
+      expect({ missing: consumed.missing, unexpected: consumed.unexpected, left: consumed.messagesLeft }).toEqual({ missing: [], unexpected: [], left: 0 });
+    } finally {
+      for (const forward of forwards) await forward.stop();
+    }
+  }, 1_800_000);
 
   it("removes everything it made when the RabbitCluster is deleted", async () => {
     await kubectl(["-n", namespace, "delete", "rabbitcluster", name, "--wait=true", "--timeout=180s"], { timeoutMs: 200_000 });

@@ -18,8 +18,11 @@ export interface ControlPlane {
   kubeconfig: string;
   server: string;
   processes: ManagedProcess[];
-  /** Stops and starts kube-apiserver on the same port and storage (for watch-resilience tests). */
-  restartApiServer(): Promise<void>;
+  /**
+   * Stops and starts kube-apiserver on the same port and storage (for watch-resilience tests),
+   * down for `downMs` in between (0 by default).
+   */
+  restartApiServer(options?: { downMs?: number }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -94,8 +97,9 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       kubeconfig,
       server,
       processes,
-      async restartApiServer() {
+      async restartApiServer({ downMs = 0 } = {}) {
         await apiserver.stop();
+        if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs));
         apiserver = startApiServer();
         processes[processes.findIndex((p) => p.name === "kube-apiserver")] = apiserver;
         await writeState(dir, { profile: "control-plane", name, kubeconfig, server, processes });
