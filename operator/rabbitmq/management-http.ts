@@ -78,16 +78,21 @@ export function normalizeBaseUrl(url: string): string {
   try {
     parsed = new URL(url);
   } catch {
-    throw new Error(`management API URL is not a URL: ${url}`);
+    throw new Error(`management API URL is not a URL: ${withoutUserinfo(url)}`);
   }
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
-    throw new Error(`management API URL must be http or https: ${url}`);
+    throw new Error(`management API URL must be http or https: ${withoutUserinfo(url)}`);
   }
   parsed.username = "";
   parsed.password = "";
   parsed.search = "";
   parsed.hash = "";
   return parsed.toString().replace(/\/+$/, "");
+}
+
+/** A URL as it may be shown: a password written into it (user:password@) is not. */
+function withoutUserinfo(url: string): string {
+  return url.replace(/\/\/[^/@]*@/, "//…@");
 }
 
 export function withQuery(path: string, query: Record<string, string | undefined> | undefined): string {

@@ -28,6 +28,13 @@ describe("URL building", () => {
     expect(() => normalizeBaseUrl("rabbit:15672/api")).toThrow();
   });
 
+  it("never shows a password written into a URL it refuses", () => {
+    for (const url of ["amqp://app:s3cret-pw@rabbit:5672", "http://app:s3cret-pw@rab bit:15672"]) {
+      expect(() => normalizeBaseUrl(url)).toThrow(/URL/);
+      expect(() => normalizeBaseUrl(url)).not.toThrow(/s3cret-pw/);
+    }
+  });
+
   it("adds only the query parameters that are set", () => {
     expect(withQuery("/api/queues", { columns: "name,vhost", disable_stats: "true", "if-empty": undefined })).toBe(
       "/api/queues?columns=name%2Cvhost&disable_stats=true",
