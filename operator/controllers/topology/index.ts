@@ -120,7 +120,7 @@ export function addTopologyControllers(manager: Manager, options: TopologyContro
         mapTo(clusters, (cluster) => waitingForCluster(informer, cluster)),
         mapTo(secrets, (secret) => usingSecret(informer, secret, adapter.definition.kind === "User")),
         ...dependencies.map((other) => mapTo(other.informer, (changed) => waitingFor(own, changed, other))),
-        ...deletionWatches(informer, adapter.deletionOrder, dependencies),
+        ...deletionWatches(own, adapter.deletionOrder, dependencies),
       ],
       reconciler: new TopologyReconciler({
         adapter,
@@ -254,19 +254,18 @@ function dependentsOf<R extends TopologyResource>(object: R, order: DeletionOrde
 }
 
 /** Watches that bring back an object whose deletion waits, whenever one of its dependents changes (goes). */
-function deletionWatches<R extends TopologyResource>(informer: Informer<R>, order: DeletionOrder<R, unknown> | undefined, all: readonly DependencyView[]): WatchSpec[] {
+function deletionWatches<R extends TopologyResource>(own: DependencyView, order: DeletionOrder<R, unknown> | undefined, all: readonly DependencyView[]): WatchSpec[] {
   if (!order) return [];
+  // The waiting kind seen through its deletion order: what it waits for stands for what it provides.
+  const waiting: DependencyView = { ...own, provides: (object) => order.waitsFor(object as R) };
   return all
     .filter((view) => order.dependentKinds.includes(view.kind))
     .map((view) =>
-      mapTo(view.informer, (changed) => {
-        const needed = new Set(view.needs(changed).map(refKey));
-        const cluster = clusterKeyOf(changed);
-        return informer
-          .list()
-          .filter((waiting) => waiting.metadata.deletionTimestamp && clusterKeyOf(waiting) === cluster && order.waitsFor(waiting).some((ref) => needed.has(refKey(ref))))
-          .map(keyOf);
-      }),
+      mapTo(view.informer, (changed) =>
+        related(waiting, changed, view.needs(changed), "provides")
+          .filter((object) => object.metadata.deletionTimestamp)
+          .map(keyOf),
+      ),
     );
 }
 
