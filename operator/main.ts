@@ -8,6 +8,7 @@ import { addRabbitClusterController } from "./controllers/rabbit-cluster/index.j
 import { inClusterManagement } from "./controllers/rabbit-cluster/management-adapter.js";
 import { addTopologyControllers } from "./controllers/topology/index.js";
 import { createLogger, isLogLevel } from "./runtime/logger.js";
+import { candidateIdentity } from "./runtime/leader-election.js";
 import { Manager } from "./runtime/manager.js";
 
 const HELP = `rabbit-operator: runs RabbitMQ clusters and their topology declared as Kubernetes objects.
@@ -114,7 +115,7 @@ async function main(): Promise<void> {
     const namespace = values["leader-election-namespace"] ?? podNamespace();
     if (!namespace) throw new Error("--leader-elect needs --leader-election-namespace outside a pod");
     const name = flag(values["leader-election-id"], "RABBIT_OPERATOR_LEADER_ELECTION_ID", "rabbit-operator");
-    leaderElection = { namespace, name, ...(process.env.POD_NAME ? { identity: `${process.env.POD_NAME}_${process.pid}` } : {}), releaseOnStop: true };
+    leaderElection = { namespace, name, identity: candidateIdentity(process.env.POD_NAME || undefined), releaseOnStop: true };
   }
 
   const manager = new Manager({

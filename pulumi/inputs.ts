@@ -9,9 +9,7 @@ import type * as pulumi from "@pulumi/pulumi";
  * `pulumi.output()` resolves it: `{ name: queueName, vhost: vhost.spec.name }` where both are
  * Outputs type-checks against `DeepInput<QueueSpec>`.
  */
-export type DeepInput<T> = pulumi.Input<
-  T extends readonly (infer Item)[] ? DeepInput<Item>[] : T extends object ? { [K in keyof T]: DeepInput<T[K]> } : T
->;
+export type DeepInput<T> = pulumi.Input<T extends readonly (infer Item)[] ? DeepInput<Item>[] : T extends object ? { [K in keyof T]: DeepInput<T[K]> } : T>;
 
 type Rest<Path extends string, Field extends string> = Path extends `${Field}.${infer Tail}` ? Tail : never;
 

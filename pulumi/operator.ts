@@ -50,8 +50,7 @@ export class RabbitOperator extends pulumi.ComponentResource {
       return new k8s.apiextensions.v1.CustomResourceDefinition(`${name}-${kind.plural}`, crd, { parent: this, retainOnDelete: args.retainCrds ?? true });
     });
     const namespaceName = args.namespace ?? "rabbit-operator";
-    const namespace =
-      args.createNamespace === false ? undefined : new k8s.core.v1.Namespace(name, { metadata: { name: namespaceName } }, { parent: this });
+    const namespace = args.createNamespace === false ? undefined : new k8s.core.v1.Namespace(name, { metadata: { name: namespaceName } }, { parent: this });
     this.release = new k8s.helm.v3.Release(
       name,
       {

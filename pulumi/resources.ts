@@ -30,9 +30,7 @@ import {
   type RabbitCluster as RabbitClusterObject,
   type User as UserObject,
 } from "../operator/api/index.js";
-import { credentialsSecretName } from "../operator/controllers/topology/kinds/user-credentials.js";
-import { PORTS } from "../operator/rabbitmq/ports.js";
-import { clusterNames, serviceHost } from "../operator/resources/names.js";
+import { clusterEndpoints, clusterNames, credentialsSecretName } from "../operator/resources/names.js";
 import { immutableFields, type DeepInput, type OptionalAt } from "./inputs.js";
 
 /** Type tokens are `rabbit-operator:index:<Kind>`. */
@@ -131,7 +129,13 @@ abstract class RabbitObject<Spec> extends pulumi.ComponentResource {
   protected constructor(
     kind: string,
     name: string,
-    build: { metadata: ObjectMetaArgs | undefined; namespace: pulumi.Input<string> | undefined; spec: pulumi.Output<Spec>; waitForReady: boolean; replaceOnChanges: string[] },
+    build: {
+      metadata: ObjectMetaArgs | undefined;
+      namespace: pulumi.Input<string> | undefined;
+      spec: pulumi.Output<Spec>;
+      waitForReady: boolean;
+      replaceOnChanges: string[];
+    },
     opts: pulumi.ComponentResourceOptions | undefined,
   ) {
     super(typeToken(kind), name, {}, opts);
@@ -208,19 +212,30 @@ export class RabbitCluster extends RabbitObject<RabbitClusterSpec> implements To
 
   constructor(name: string, args: RabbitClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     const spec = pulumi.output(args.spec).apply((written) => withDefaults<RabbitClusterSpec>(RabbitClusterSpec, written));
-    super("RabbitCluster", name, { metadata: args.metadata, namespace: args.metadata?.namespace, spec, waitForReady: args.waitForReady ?? true, replaceOnChanges: immutableFields(RabbitClusterSpec) }, opts);
-    // The operator's own naming functions, applied to the object as created.
-    const created = pulumi.all([this.name, this.namespace, this.spec]).apply(
-      ([objectName, namespace, clusterSpec]): RabbitClusterObject => ({ apiVersion: API_VERSION, kind: "RabbitCluster", metadata: { name: objectName, namespace }, spec: clusterSpec }),
+    super(
+      "RabbitCluster",
+      name,
+      {
+        metadata: args.metadata,
+        namespace: args.metadata?.namespace,
+        spec,
+        waitForReady: args.waitForReady ?? true,
+        replaceOnChanges: immutableFields(RabbitClusterSpec),
+      },
+      opts,
     );
+    // The operator's own naming functions, applied to the object as created.
+    const created = pulumi.all([this.name, this.namespace, this.spec]).apply(([objectName, namespace, clusterSpec]): RabbitClusterObject => ({
+      apiVersion: API_VERSION,
+      kind: "RabbitCluster",
+      metadata: { name: objectName, namespace },
+      spec: clusterSpec,
+    }));
     const clusterDomain = args.clusterDomain ?? "cluster.local";
     this.clusterReference = created.apply((cluster): ClusterReference => ({ name: cluster.metadata.name, namespace: cluster.metadata.namespace! }));
     this.defaultUserSecretName = created.apply((cluster) => clusterNames(cluster).defaultUser);
     this.clientServiceName = created.apply((cluster) => clusterNames(cluster).clientService);
-    this.endpoints = created.apply((cluster): ClusterEndpoints => {
-      const host = serviceHost(cluster, clusterDomain);
-      return { amqp: `amqp://${host}:${PORTS.amqp}`, management: `http://${host}:${PORTS.management}` };
-    });
+    this.endpoints = created.apply((cluster): ClusterEndpoints => clusterEndpoints(cluster, clusterDomain));
     this.registerOutputs({
       name: this.name,
       namespace: this.namespace,
@@ -335,7 +350,9 @@ export class User extends TopologyObject<typeof UserSpec> {
     super("User", UserSpec, name, args, opts);
     this.credentialsSecretName = pulumi
       .all([this.name, this.spec])
-      .apply(([objectName, spec]) => credentialsSecretName({ apiVersion: API_VERSION, kind: "User", metadata: { name: objectName }, spec } satisfies UserObject));
+      .apply(([objectName, spec]) =>
+        credentialsSecretName({ apiVersion: API_VERSION, kind: "User", metadata: { name: objectName }, spec } satisfies UserObject),
+      );
     this.registerOutputs({ name: this.name, namespace: this.namespace, spec: this.spec, credentialsSecretName: this.credentialsSecretName });
   }
 }

@@ -1,4 +1,5 @@
 // Schema pieces shared by several kinds.
+import type { V1ManagedFieldsEntry, V1OwnerReference } from "@kubernetes/client-node";
 import { Type, type Static } from "@sinclair/typebox";
 import { StringEnum, immutable, validations } from "./schema.js";
 
@@ -7,8 +8,11 @@ export const VERSION = "v1alpha1";
 export const API_VERSION = `${GROUP}/${VERSION}`;
 
 /** Kubernetes object names (DNS-1123 subdomain). */
-export const ObjectName = (description: string) =>
-  Type.String({ description, minLength: 1, maxLength: 253, pattern: "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$" });
+export const ObjectName = (description: string) => Type.String({ description, minLength: 1, maxLength: 253, pattern: "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$" });
+
+/** What a policy applies to (classic_queues, quorum_queues and streams need RabbitMQ 3.12+). */
+export const POLICY_APPLY_TO = ["queues", "exchanges", "all", "classic_queues", "quorum_queues", "streams"] as const;
+export type PolicyApplyTo = (typeof POLICY_APPLY_TO)[number];
 
 export const ConditionStatus = StringEnum(["True", "False", "Unknown"] as const, {
   description: "Status of the condition: True, False or Unknown.",
@@ -19,9 +23,7 @@ export const Condition = Type.Object(
   {
     type: Type.String({ description: "Type of the condition, in CamelCase (Ready, ReconcileSuccess, ...).", maxLength: 316 }),
     status: ConditionStatus,
-    observedGeneration: Type.Optional(
-      Type.Integer({ description: "The .metadata.generation the condition was set from.", minimum: 0, format: "int64" }),
-    ),
+    observedGeneration: Type.Optional(Type.Integer({ description: "The .metadata.generation the condition was set from.", minimum: 0, format: "int64" })),
     lastTransitionTime: Type.String({
       description: "When the condition last changed from one status to another.",
       format: "date-time",
@@ -48,8 +50,7 @@ export const ObservedGeneration = Type.Integer({
   format: "int64",
 });
 
-export const LocalObjectReference = (description: string) =>
-  Type.Object({ name: ObjectName("Name of the object in the same namespace.") }, { description });
+export const LocalObjectReference = (description: string) => Type.Object({ name: ObjectName("Name of the object in the same namespace.") }, { description });
 
 /**
  * Which RabbitMQ cluster a topology object lives in: a RabbitCluster managed by this operator, or
@@ -71,25 +72,27 @@ export const ClusterReference = Type.Object(
   },
   {
     description: "The RabbitMQ cluster this object belongs to. Immutable.",
-    ...validations(immutable("rabbitmqClusterReference"), {
-      rule: "has(self.name) != has(self.connectionSecret)",
-      message: "exactly one of name or connectionSecret must be set",
-    }, {
-      rule: "!has(self.namespace) || has(self.name)",
-      message: "namespace can only be set together with name",
-    }),
+    ...validations(
+      immutable("rabbitmqClusterReference"),
+      {
+        rule: "has(self.name) != has(self.connectionSecret)",
+        message: "exactly one of name or connectionSecret must be set",
+      },
+      {
+        rule: "!has(self.namespace) || has(self.name)",
+        message: "namespace can only be set together with name",
+      },
+    ),
   },
 );
 export type ClusterReference = Static<typeof ClusterReference>;
 
 export const DeletionPolicy = StringEnum(["delete", "retain"] as const, {
-  description:
-    "What happens in RabbitMQ when this object is deleted: `delete` removes it from RabbitMQ, `retain` leaves it there.",
+  description: "What happens in RabbitMQ when this object is deleted: `delete` removes it from RabbitMQ, `retain` leaves it there.",
   default: "delete",
 });
 
-export const VhostName = (description = "The virtual host.") =>
-  Type.String({ description, minLength: 1, maxLength: 255, default: "/" });
+export const VhostName = (description = "The virtual host.") => Type.String({ description, minLength: 1, maxLength: 255, default: "/" });
 
 /** A RabbitMQ object name: queue, exchange, policy, user. */
 export const RabbitName = (description: string) => Type.String({ description, minLength: 1, maxLength: 255 });
@@ -103,18 +106,29 @@ export const TopologyStatus = Type.Object(
 );
 export type TopologyStatus = Static<typeof TopologyStatus>;
 
-/** Shape of a stored custom resource. */
-export interface ObjectMeta {
-  name: string;
+/**
+ * Object metadata as the operator reads it. client-node's V1ObjectMeta types timestamps as Date,
+ * which only its typed clients produce; watch events, our lists and our custom resources carry
+ * them as the strings they are on the wire. Both fit this type.
+ */
+export interface KubeObjectMeta {
+  name?: string;
   namespace?: string;
   uid?: string;
-  generation?: number;
   resourceVersion?: string;
+  generation?: number;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   finalizers?: string[];
-  deletionTimestamp?: string | Date;
-  creationTimestamp?: string | Date;
+  ownerReferences?: V1OwnerReference[];
+  managedFields?: V1ManagedFieldsEntry[];
+  creationTimestamp?: Date | string;
+  deletionTimestamp?: Date | string;
+}
+
+/** Metadata of a stored custom resource: it always has a name. */
+export interface ObjectMeta extends KubeObjectMeta {
+  name: string;
 }
 
 export interface CustomResource<Kind extends string, Spec, Status> {

@@ -2,7 +2,7 @@
 import type { TSchema } from "@sinclair/typebox";
 import { TopologyStatus } from "./common.js";
 import { RabbitClusterSpec, RabbitClusterStatus } from "./rabbit-cluster.js";
-import { BindingSpec, ExchangeSpec, PermissionSpec, PolicySpec, QueueSpec, UserSpec, UserStatus, VhostSpec } from "./topology.js";
+import { BindingSpec, ExchangeSpec, PermissionSpec, PermissionStatus, PolicySpec, QueueSpec, UserSpec, UserStatus, VhostSpec } from "./topology.js";
 
 export interface PrinterColumn {
   name: string;
@@ -36,7 +36,14 @@ const clusterColumn: PrinterColumn = {
   description: "The RabbitCluster the object belongs to.",
 };
 
-function topologyKind(kind: string, shortNames: string[], description: string, spec: TSchema, columns: PrinterColumn[], status: TSchema = TopologyStatus): KindDefinition {
+function topologyKind(
+  kind: string,
+  shortNames: string[],
+  description: string,
+  spec: TSchema,
+  columns: PrinterColumn[],
+  status: TSchema = TopologyStatus,
+): KindDefinition {
   const lower = kind.toLowerCase();
   const plural = lower.endsWith("y") ? `${lower.slice(0, -1)}ies` : `${lower}s`;
   return { kind, plural, singular: lower, shortNames, description, spec, status, printerColumns: [...columns, clusterColumn, ...readyColumns] };
@@ -53,7 +60,12 @@ export const RABBIT_CLUSTER: KindDefinition = {
   printerColumns: [
     { name: "Disc", type: "integer", jsonPath: ".spec.nodes.disc", description: "Desired disc nodes." },
     { name: "Ram", type: "integer", jsonPath: ".spec.nodes.ram", description: "Desired ram nodes." },
-    { name: "Ready", type: "string", jsonPath: '.status.conditions[?(@.type=="Ready")].status', description: "Whether every node runs and the cluster serves clients." },
+    {
+      name: "Ready",
+      type: "string",
+      jsonPath: '.status.conditions[?(@.type=="Ready")].status',
+      description: "Whether every node runs and the cluster serves clients.",
+    },
     { name: "Reason", type: "string", jsonPath: '.status.conditions[?(@.type=="Ready")].reason', description: "Why it is (not) ready." },
     { name: "Image", type: "string", jsonPath: ".spec.image", description: "RabbitMQ image.", priority: 1 },
     { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp", description: "Time since creation." },
@@ -64,14 +76,29 @@ export const TOPOLOGY_KINDS: KindDefinition[] = [
   topologyKind("Vhost", ["vh"], "A RabbitMQ virtual host.", VhostSpec, [
     { name: "Vhost", type: "string", jsonPath: ".spec.name", description: "Name in RabbitMQ." },
   ]),
-  topologyKind("User", ["ru"], "A RabbitMQ user with generated or imported credentials.", UserSpec, [
-    { name: "Username", type: "string", jsonPath: ".status.username", description: "Name in RabbitMQ." },
-    { name: "Tags", type: "string", jsonPath: ".spec.tags", description: "User tags.", priority: 1 },
-  ], UserStatus),
-  topologyKind("Permission", ["perm"], "A RabbitMQ user's permissions in a virtual host.", PermissionSpec, [
-    { name: "User", type: "string", jsonPath: ".spec.user", description: "User in RabbitMQ." },
-    { name: "Vhost", type: "string", jsonPath: ".spec.vhost", description: "Virtual host." },
-  ]),
+  topologyKind(
+    "User",
+    ["ru"],
+    "A RabbitMQ user with generated or imported credentials.",
+    UserSpec,
+    [
+      { name: "Username", type: "string", jsonPath: ".status.username", description: "Name in RabbitMQ." },
+      { name: "Tags", type: "string", jsonPath: ".spec.tags", description: "User tags.", priority: 1 },
+    ],
+    UserStatus,
+  ),
+  topologyKind(
+    "Permission",
+    ["perm"],
+    "A RabbitMQ user's permissions in a virtual host.",
+    PermissionSpec,
+    [
+      // From the status: a userReference is resolved to the User's name in RabbitMQ there.
+      { name: "User", type: "string", jsonPath: ".status.username", description: "User in RabbitMQ." },
+      { name: "Vhost", type: "string", jsonPath: ".spec.vhost", description: "Virtual host." },
+    ],
+    PermissionStatus,
+  ),
   topologyKind("Queue", ["rq"], "A RabbitMQ queue: classic, quorum or stream.", QueueSpec, [
     { name: "Queue", type: "string", jsonPath: ".spec.name", description: "Name in RabbitMQ." },
     { name: "Type", type: "string", jsonPath: ".spec.type", description: "Queue type." },

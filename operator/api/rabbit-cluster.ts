@@ -2,7 +2,7 @@
 // RabbitmqCluster where the concept is the same.
 import { Type, type Static } from "@sinclair/typebox";
 import type { V1Affinity, V1Toleration } from "@kubernetes/client-node";
-import { Conditions, ObjectName, ObservedGeneration, type CustomResource, LocalObjectReference } from "./common.js";
+import { Conditions, ObjectName, ObservedGeneration, POLICY_APPLY_TO, type CustomResource, LocalObjectReference } from "./common.js";
 import { FreeformObject, KubernetesType, Quantity, StringEnum, StringMap } from "./schema.js";
 
 /** The image used when spec.image is not given. 4.x has no ram nodes: pin <= 4.1 to use them. */
@@ -37,12 +37,12 @@ export const ClusterPolicy = Type.Object(
     name: Type.String({ description: "Name of the policy.", minLength: 1, maxLength: 255 }),
     vhost: Type.String({ description: "Virtual host the policy applies in.", minLength: 1, maxLength: 255, default: "/" }),
     pattern: Type.String({ description: "Regular expression matched against queue or exchange names.", maxLength: 4096 }),
-    applyTo: StringEnum(["queues", "exchanges", "all", "classic_queues", "quorum_queues", "streams"] as const, {
+    applyTo: StringEnum(POLICY_APPLY_TO, {
       description: "What the policy applies to.",
       default: "all",
     }),
     priority: Type.Integer({ description: "Priority: the policy with the highest priority wins.", default: 0, format: "int32" }),
-    definition: FreeformObject({ description: "Policy keys and values, e.g. {\"max-length\": 10000}.", minProperties: 1 }),
+    definition: FreeformObject({ description: 'Policy keys and values, e.g. {"max-length": 10000}.', minProperties: 1 }),
   },
   { description: "A policy the operator keeps in the cluster." },
 );
@@ -54,9 +54,7 @@ export const RabbitClusterSpec = Type.Object(
       default: DEFAULT_IMAGE,
       minLength: 1,
     }),
-    imagePullSecrets: Type.Optional(
-      Type.Array(LocalObjectReference("A Secret for pulling the image."), { description: "Secrets for pulling the image." }),
-    ),
+    imagePullSecrets: Type.Optional(Type.Array(LocalObjectReference("A Secret for pulling the image."), { description: "Secrets for pulling the image." })),
     nodes: ClusterNodes,
     resources: Type.Optional(
       Type.Object(
@@ -69,9 +67,7 @@ export const RabbitClusterSpec = Type.Object(
     ),
     persistence: Type.Object(
       {
-        storageClassName: Type.Optional(
-          Type.String({ description: "StorageClass of the nodes' volumes; the cluster's default when not set." }),
-        ),
+        storageClassName: Type.Optional(Type.String({ description: "StorageClass of the nodes' volumes; the cluster's default when not set." })),
         storage: Quantity({ description: "Size of each node's volume.", default: "10Gi" }),
         whenDeleted: StringEnum(["Retain", "Delete"] as const, {
           description:
@@ -97,9 +93,7 @@ export const RabbitClusterSpec = Type.Object(
           additionalConfig: Type.Optional(
             Type.String({ description: "rabbitmq.conf lines appended after the operator's defaults (and so overriding them).", maxLength: 100000 }),
           ),
-          advancedConfig: Type.Optional(
-            Type.String({ description: "Content of advanced.config (Erlang terms).", maxLength: 100000 }),
-          ),
+          advancedConfig: Type.Optional(Type.String({ description: "Content of advanced.config (Erlang terms).", maxLength: 100000 })),
           envConfig: Type.Optional(Type.String({ description: "Content of rabbitmq-env.conf.", maxLength: 100000 })),
           additionalPlugins: Type.Optional(
             Type.Array(Type.String({ description: "A plugin name.", pattern: "^[a-z0-9_]+$", maxLength: 100 }), {
@@ -130,9 +124,7 @@ export const RabbitClusterSpec = Type.Object(
       ),
     ),
     affinity: Type.Optional(KubernetesType<V1Affinity>({ type: "object", description: "Pod affinity (core/v1 Affinity)." })),
-    tolerations: Type.Optional(
-      KubernetesType<V1Toleration[]>({ type: "array", description: "Pod tolerations (core/v1 Toleration)." }),
-    ),
+    tolerations: Type.Optional(KubernetesType<V1Toleration[]>({ type: "array", description: "Pod tolerations (core/v1 Toleration)." })),
     terminationGracePeriodSeconds: Type.Integer({
       description:
         "How long a node may take to stop. The pre-stop hook waits, within this time, until quorum queues keep quorum without the node and then drains it.",

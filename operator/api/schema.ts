@@ -20,7 +20,10 @@ export const immutable = (what: string): CelRule => ({ rule: "self == oldSelf", 
  * A name RabbitMQ's management API can address: "." and ".." cannot be sent as URL segments
  * (URL parsers resolve them, so they would name another resource).
  */
-export const addressable = (what: string): CelRule => ({ rule: "self != '.' && self != '..'", message: `${what} cannot be "." or "..": RabbitMQ's management API cannot address such a name` });
+export const addressable = (what: string): CelRule => ({
+  rule: "self != '.' && self != '..'",
+  message: `${what} cannot be "." or "..": RabbitMQ's management API cannot address such a name`,
+});
 
 /**
  * A rule for the parent object: an optional field that may neither appear, disappear nor change

@@ -1,7 +1,7 @@
 // The messaging topology kinds: objects inside a RabbitMQ cluster, declared through the management
 // HTTP API. Field names follow rabbitmq.com/v1beta1 (messaging-topology-operator).
 import { Type, type Static, type TProperties } from "@sinclair/typebox";
-import { ClusterReference, DeletionPolicy, LocalObjectReference, TopologyStatus, type CustomResource } from "./common.js";
+import { ClusterReference, DeletionPolicy, LocalObjectReference, POLICY_APPLY_TO, TopologyStatus, type CustomResource } from "./common.js";
 import { FreeformObject, StringEnum, addressable, immutable, immutableOptional, validations, type CelRule } from "./schema.js";
 
 /** Every topology spec has a cluster reference and a deletion policy. */
@@ -62,8 +62,7 @@ export const UserSpec = topologySpec(
   {
     username: Type.Optional(
       Type.String({
-        description:
-          "The user's name in RabbitMQ; by default the `username` key of importCredentialsSecret, else metadata.name. Immutable.",
+        description: "The user's name in RabbitMQ; by default the `username` key of importCredentialsSecret, else metadata.name. Immutable.",
         minLength: 1,
         maxLength: 255,
       }),
@@ -128,7 +127,15 @@ export const PermissionSpec = topologySpec(
   ],
 );
 export type PermissionSpec = Static<typeof PermissionSpec>;
-export type Permission = CustomResource<"Permission", PermissionSpec, TopologyStatus>;
+export const PermissionStatus = Type.Object(
+  {
+    ...TopologyStatus.properties,
+    username: Type.Optional(Type.String({ description: "The user's name in RabbitMQ, given as user or through userReference." })),
+  },
+  { description: "The observed state of the permissions." },
+);
+export type PermissionStatus = Static<typeof PermissionStatus>;
+export type Permission = CustomResource<"Permission", PermissionSpec, PermissionStatus>;
 
 // Queue -----------------------------------------------------------------------------------------
 
@@ -195,8 +202,18 @@ export const BindingSpec = topologySpec(
   "A binding from an exchange to a queue or another exchange. Every field but deletionPolicy is immutable.",
   {
     vhost: IdentityVhost(),
-    source: Type.String({ description: "The exchange messages come from. Immutable.", minLength: 1, maxLength: 255, ...validations(immutable("source"), addressable("source")) }),
-    destination: Type.String({ description: "The queue or exchange messages go to. Immutable.", minLength: 1, maxLength: 255, ...validations(immutable("destination"), addressable("destination")) }),
+    source: Type.String({
+      description: "The exchange messages come from. Immutable.",
+      minLength: 1,
+      maxLength: 255,
+      ...validations(immutable("source"), addressable("source")),
+    }),
+    destination: Type.String({
+      description: "The queue or exchange messages go to. Immutable.",
+      minLength: 1,
+      maxLength: 255,
+      ...validations(immutable("destination"), addressable("destination")),
+    }),
     destinationType: StringEnum(["queue", "exchange"] as const, {
       description: "Whether destination is a queue or an exchange. Immutable.",
       default: "queue",
@@ -216,12 +233,12 @@ export const PolicySpec = topologySpec("A policy: settings applied to the queues
   name: IdentityName("Name of the policy."),
   vhost: IdentityVhost(),
   pattern: Type.String({ description: "Regular expression matched against queue or exchange names.", maxLength: 4096 }),
-  applyTo: StringEnum(["queues", "exchanges", "all", "classic_queues", "quorum_queues", "streams"] as const, {
+  applyTo: StringEnum(POLICY_APPLY_TO, {
     description: "What the policy applies to (classic_queues, quorum_queues and streams need RabbitMQ 3.12+).",
     default: "all",
   }),
   priority: Type.Integer({ description: "Priority: the matching policy with the highest priority wins.", default: 0, format: "int32" }),
-  definition: FreeformObject({ description: "Policy keys and values, e.g. {\"max-length\": 10000}.", minProperties: 1 }),
+  definition: FreeformObject({ description: 'Policy keys and values, e.g. {"max-length": 10000}.', minProperties: 1 }),
 });
 export type PolicySpec = Static<typeof PolicySpec>;
 export type Policy = CustomResource<"Policy", PolicySpec, TopologyStatus>;

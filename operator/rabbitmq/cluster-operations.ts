@@ -53,11 +53,43 @@ export class ClusterOperations implements NodeOperations {
   }
 
   async growQuorumQueues(fromPod: string, node: string, queues: { vhost: string; names: string[] }, signal?: AbortSignal): Promise<void> {
-    const command = ["rabbitmq-queues", "grow", node, "all", "--vhost-pattern", exactPattern([queues.vhost]), "--queue-pattern", exactPattern(queues.names), "--errors-only"];
+    const command = [
+      "rabbitmq-queues",
+      "grow",
+      node,
+      "all",
+      "--vhost-pattern",
+      exactPattern([queues.vhost]),
+      "--queue-pattern",
+      exactPattern(queues.names),
+      "--errors-only",
+    ];
     const output = (await this.runChecked(fromPod, command, signal)).trim();
     // It exits 0 and lists the queues it could not grow.
     const failures = output.split("\n").filter((line) => /error|timeout|nodedown|not_found/i.test(line));
     if (failures.length > 0) throw new Error(`rabbitmq-queues grow ${node}: ${failures.slice(0, 5).join(" | ")}`);
+  }
+
+  async streams(pod: string, vhost: string, signal?: AbortSignal): Promise<{ vhost: string; name: string; members: string[] }[]> {
+    const output = await this.runChecked(pod, ["rabbitmqctl", "list_queues", "-q", "-p", vhost, "name", "type", "members", "--formatter", "json"], signal);
+    return parseStreams(output, vhost);
+  }
+
+  async addStreamReplica(fromPod: string, stream: { vhost: string; name: string }, node: string, signal?: AbortSignal): Promise<void> {
+    await this.runChecked(fromPod, ["rabbitmq-streams", "add_replica", "--vhost", stream.vhost, stream.name, node], signal);
+  }
+
+  async deleteStreamReplica(fromPod: string, stream: { vhost: string; name: string }, node: string, signal?: AbortSignal): Promise<void> {
+    await this.runChecked(fromPod, ["rabbitmq-streams", "delete_replica", "--vhost", stream.vhost, stream.name, node], signal);
+  }
+
+  async availablePlugins(pod: string, signal?: AbortSignal): Promise<string[]> {
+    // --minimal: one name per line; --silent: no banner. Offline: read from the image's plugins directory.
+    const output = await this.runChecked(pod, ["rabbitmq-plugins", "list", "--minimal", "--silent"], signal);
+    return output
+      .split("\n")
+      .map((line) => line.trim())
+      .filter((line) => /^[a-z0-9_]+$/.test(line));
   }
 
   async forget(fromPod: string, node: string, signal?: AbortSignal): Promise<void> {
@@ -72,6 +104,20 @@ export class ClusterOperations implements NodeOperations {
 /** A regular expression (PCRE, as RabbitMQ's CLI takes) matching exactly these names. */
 export function exactPattern(names: readonly string[]): string {
   return `^(?:${names.map((name) => name.replace(/[\\^$.|?*+()[\]{}]/g, "\\$&")).join("|")})$`;
+}
+
+/** `rabbitmqctl list_queues -q name type members --formatter json`: the streams among them. */
+export function parseStreams(output: string, vhost: string): { vhost: string; name: string; members: string[] }[] {
+  const trimmed = output.trim();
+  if (trimmed === "") return [];
+  const rows = JSON.parse(trimmed) as { name?: unknown; type?: unknown; members?: unknown }[];
+  return rows
+    .filter((row) => row.type === "stream" && typeof row.name === "string")
+    .map((row) => ({
+      vhost,
+      name: row.name as string,
+      members: Array.isArray(row.members) ? row.members.filter((m): m is string => typeof m === "string") : [],
+    }));
 }
 
 /** `rabbitmqctl list_queues -q name messages --formatter json`: a JSON array of {name, messages}. */

@@ -67,7 +67,11 @@ function jsonObject(object: JsonObject, key: string): JsonObject {
 function tags(object: JsonObject, key = "tags"): string[] {
   const value = object[key];
   if (Array.isArray(value)) return value.filter((tag): tag is string => typeof tag === "string" && tag !== "");
-  if (typeof value === "string") return value.split(",").map((tag) => tag.trim()).filter((tag) => tag !== "");
+  if (typeof value === "string")
+    return value
+      .split(",")
+      .map((tag) => tag.trim())
+      .filter((tag) => tag !== "");
   return [];
 }
 
@@ -81,6 +85,10 @@ export function decodeVhost(value: JsonValue): VhostInfo {
     // 3.10 has the field but not the setting, and answers "undefined".
     defaultQueueType: defaultQueueType === "undefined" || defaultQueueType === "" ? undefined : defaultQueueType,
     tracing: flag(object, "tracing"),
+    stoppedOn: Object.entries(jsonObject(object, "cluster_state"))
+      .filter(([, state]) => state === "stopped")
+      .map(([node]) => node)
+      .sort(),
   };
 }
 
@@ -206,6 +214,16 @@ export function decodeOverview(value: JsonValue | undefined): Overview {
       exchanges: count("exchanges"),
       queues: count("queues"),
     },
+    listeners:
+      object.listeners === undefined
+        ? undefined
+        : asArray(object.listeners, "the overview's listeners").flatMap((entry) => {
+            const listener = asObject(entry, "a listener");
+            const node = optionalString(listener, "node");
+            const protocol = optionalString(listener, "protocol");
+            const port = optionalNumber(listener, "port");
+            return node !== undefined && protocol !== undefined && port !== undefined ? [{ node, protocol, port }] : [];
+          }),
   };
 }
 
@@ -215,7 +233,11 @@ export function decodeCurrentUser(value: JsonValue | undefined): CurrentUser {
 }
 
 /** `[{vhost|user, value: {max-...: n}}]` from /api/vhost-limits and /api/user-limits. */
-export function decodeLimits<K extends string>(value: JsonValue | undefined, ownerKey: "vhost" | "user", names: readonly K[]): Map<string, Partial<Record<K, number>>> {
+export function decodeLimits<K extends string>(
+  value: JsonValue | undefined,
+  ownerKey: "vhost" | "user",
+  names: readonly K[],
+): Map<string, Partial<Record<K, number>>> {
   const limits = new Map<string, Partial<Record<K, number>>>();
   for (const entry of asArray(value ?? [], `${ownerKey} limits`)) {
     const object = asObject(entry, `${ownerKey} limits`);

@@ -109,7 +109,10 @@ export function parseErrorBody(text: string): { error?: string; reason: string }
 
 /** Policy validation answers "Validation failed\n\n<details>\n": a condition message wants one line. */
 function oneLine(text: string): string {
-  return text.trim().replace(/\s*\n\s*\n\s*/g, ": ").replace(/\s*\n\s*/g, " ");
+  return text
+    .trim()
+    .replace(/\s*\n\s*\n\s*/g, ": ")
+    .replace(/\s*\n\s*/g, " ");
 }
 
 const HTML_ENTITIES: Record<string, string> = { "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#39;": "'", "&#x27;": "'", "&amp;": "&" };

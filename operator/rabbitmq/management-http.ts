@@ -3,7 +3,8 @@
 // vhosts or queues.
 import { ManagementApiError, parseErrorBody } from "./management-errors.js";
 import type { Admission, Reachability } from "./reachability.js";
-import { DEFAULT_RETRY_POLICY, retryDelay, sleep as realSleep, type AttemptFailure, type RetryPolicy } from "./management-retry.js";
+import { sleep, systemClock } from "../runtime/clock.js";
+import { DEFAULT_RETRY_POLICY, retryDelay, type AttemptFailure, type RetryPolicy } from "./management-retry.js";
 import type { JsonValue, ManagementConnection } from "./management-types.js";
 
 export type HttpMethod = "GET" | "PUT" | "POST" | "DELETE";
@@ -18,6 +19,12 @@ export interface ManagementRequest {
   idempotent?: boolean;
   /** Statuses that are answers rather than errors (a failed health check's 503). */
   acceptStatuses?: readonly number[];
+  /**
+   * A request that takes long by nature (starting a vhost recovers its message store): this
+   * timeout instead of the client's, one attempt, and left out of the cluster's reachability
+   * (a slow answer here says nothing of the cluster, and must not hold other requests back).
+   */
+  longRunningTimeoutMs?: number;
 }
 
 export interface ManagementResponse {
@@ -31,6 +38,8 @@ export interface ManagementResponse {
 /** One attempt, reported for metrics and tests. */
 export interface AttemptEvent {
   method: HttpMethod;
+  /** The management API's base URL (normalized): which cluster, or which node, was asked. */
+  baseUrl: string;
   path: string;
   attempt: number;
   durationMs: number;
@@ -118,7 +127,7 @@ export class ManagementHttp {
     this.authorization = `Basic ${Buffer.from(`${connection.username}:${connection.password}`).toString("base64")}`;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
-    this.sleep = options.sleep ?? realSleep;
+    this.sleep = options.sleep ?? ((ms) => sleep(systemClock, ms));
     this.random = options.random ?? Math.random;
     this.onAttempt = options.onAttempt;
     this.reachability = options.reachability;
@@ -127,8 +136,8 @@ export class ManagementHttp {
   /** Throws NotAdmittedError, without a request, while the cluster admits no more (reachability.ts). */
   async request(request: ManagementRequest): Promise<ManagementResponse> {
     const pathAndQuery = withQuery(request.path, request.query);
-    const idempotent = request.idempotent ?? request.method !== "POST";
-    const admission = this.reachability?.admit(this.baseUrl);
+    const idempotent = request.longRunningTimeoutMs === undefined && (request.idempotent ?? request.method !== "POST");
+    const admission = request.longRunningTimeoutMs === undefined ? this.reachability?.admit(this.baseUrl) : undefined;
     try {
       return await this.attempts(request, pathAndQuery, idempotent, admission);
     } finally {
@@ -143,11 +152,19 @@ export class ManagementHttp {
       const outcome = await this.attempt(request, pathAndQuery, attempt, admission?.signal);
       const durationMs = Date.now() - started;
       if ("response" in outcome) {
-        this.onAttempt?.({ method: request.method, path: pathAndQuery, attempt, durationMs, status: outcome.response.status });
+        this.onAttempt?.({ method: request.method, baseUrl: this.baseUrl, path: pathAndQuery, attempt, durationMs, status: outcome.response.status });
         admission?.answered(durationMs);
         return outcome.response;
       }
-      this.onAttempt?.({ method: request.method, path: pathAndQuery, attempt, durationMs, status: outcome.error.status, failure: outcome.failure });
+      this.onAttempt?.({
+        method: request.method,
+        baseUrl: this.baseUrl,
+        path: pathAndQuery,
+        attempt,
+        durationMs,
+        status: outcome.error.status,
+        failure: outcome.failure,
+      });
       if (admission?.signal.aborted) {
         // Abandoned for a probe of a silent cluster: no retry, and it says nothing about the cluster.
         admission.answered(Number.POSITIVE_INFINITY);
@@ -179,7 +196,8 @@ export class ManagementHttp {
     // A timer of our own, held until the body is read: AbortSignal.any() holds its sources
     // weakly, and a collected AbortSignal.timeout() never fires (the request then waits forever).
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new DOMException(`timed out after ${this.timeoutMs} ms`, "TimeoutError")), this.timeoutMs);
+    const timeoutMs = request.longRunningTimeoutMs ?? this.timeoutMs;
+    const timer = setTimeout(() => controller.abort(new DOMException(`timed out after ${timeoutMs} ms`, "TimeoutError")), timeoutMs);
     const onAbandoned = () => controller.abort(abandoned?.reason);
     abandoned?.addEventListener("abort", onAbandoned, { once: true });
     try {
@@ -199,7 +217,7 @@ export class ManagementHttp {
         return { error: new ManagementApiError({ ...base, kind: "timeout", reason }), failure: { kind: "timeout" } };
       }
       if (error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError")) {
-        const reason = `timed out after ${this.timeoutMs} ms`;
+        const reason = `timed out after ${timeoutMs} ms`;
         return { error: new ManagementApiError({ ...base, kind: "timeout", reason }), failure: { kind: "timeout" } };
       }
       return { error: new ManagementApiError({ ...base, kind: "network", reason: networkReason(error) }), failure: { kind: "network" } };

@@ -64,5 +64,3 @@ export function retryDelay(
   if (!idempotent || !isTransient(failure) || attempt >= policy.maxAttempts) return undefined;
   return backoffDelay(policy, attempt, random);
 }
-
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

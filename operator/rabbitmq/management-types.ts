@@ -1,7 +1,7 @@
 // Types of the RabbitMQ management HTTP API as the operator sees them: camelCase like our CRDs
 // (the client translates to and from RabbitMQ's snake_case JSON), optional where RabbitMQ leaves a
 // field out (bulk listings with `columns=`, older versions, nodes that are down).
-import type { NodeType } from "../api/index.js";
+import type { NodeType, PolicyApplyTo } from "../api/index.js";
 
 /** Where a cluster's management API is and who we are there. */
 export interface ManagementConnection {
@@ -36,9 +36,16 @@ export interface VhostInfo {
   /** Absent when the server does not know the setting (3.10 answers "undefined"). */
   defaultQueueType?: string;
   tracing: boolean;
+  /**
+   * Nodes where the vhost is not running ("stopped": RabbitMQ refuses connections to it there),
+   * from the vhost's cluster_state. Nodes that are down are not in it.
+   */
+  stoppedOn: string[];
 }
 
-export type VhostLimitName = "max-connections" | "max-queues";
+/** The vhost limits the operator reads and sets, under RabbitMQ's names. */
+export const VHOST_LIMIT_NAMES = ["max-connections", "max-queues"] as const;
+export type VhostLimitName = (typeof VHOST_LIMIT_NAMES)[number];
 /** Limits set on a vhost; a missing key means no limit. */
 export type VhostLimits = Partial<Record<VhostLimitName, number>>;
 
@@ -58,7 +65,9 @@ export interface UserInfo {
   tags: string[];
 }
 
-export type UserLimitName = "max-connections" | "max-channels";
+/** The user limits the operator reads and sets, under RabbitMQ's names. */
+export const USER_LIMIT_NAMES = ["max-connections", "max-channels"] as const;
+export type UserLimitName = (typeof USER_LIMIT_NAMES)[number];
 export type UserLimits = Partial<Record<UserLimitName, number>>;
 
 // Permissions -----------------------------------------------------------------------------------
@@ -161,8 +170,8 @@ export interface BindingInfo {
 
 // Policies --------------------------------------------------------------------------------------
 
-/** classic_queues, quorum_queues and streams need RabbitMQ 3.12+. */
-export type PolicyApplyTo = "queues" | "exchanges" | "all" | "classic_queues" | "quorum_queues" | "streams";
+// What a policy applies to is the API's fact (operator/api); re-exported for the client's callers.
+export type { PolicyApplyTo };
 
 export interface PolicySettings {
   pattern: string;
@@ -196,6 +205,11 @@ export interface Overview {
   /** The node that answered. */
   node: string;
   objectTotals: { connections: number; channels: number; consumers: number; exchanges: number; queues: number };
+  /**
+   * Every node's client listeners (AMQP and others) that are accepting connections; absent when
+   * the server leaves them out (management stats disabled, or a user without the monitoring tag).
+   */
+  listeners?: { node: string; protocol: string; port: number }[];
 }
 
 export interface CurrentUser {
@@ -208,7 +222,7 @@ export type HealthCheckResult = { ok: true } | { ok: false; reason: string; deta
 
 export type CertificateExpiryUnit = "days" | "weeks" | "months" | "years";
 
-/** Everything the drift detector needs from one cluster: one request per kind. */
+/** A cluster's topology as the bulk listings show it: what the drift detector compares with. */
 export interface TopologySnapshot {
   vhosts: VhostInfo[];
   vhostLimits: Map<string, VhostLimits>;
@@ -220,3 +234,6 @@ export interface TopologySnapshot {
   bindings: BindingInfo[];
   policies: PolicyInfo[];
 }
+
+/** One bulk listing: one GET request of the management API. */
+export type TopologyListing = keyof TopologySnapshot;

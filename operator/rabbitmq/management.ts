@@ -9,7 +9,23 @@
 //   with other settings fails with a ManagementApiError whose amqpCode is PRECONDITION_FAILED.
 // - Every failure is a ManagementApiError (see management-errors.ts); idempotent requests are
 //   retried on connection errors, timeouts and 5xx (see management-retry.ts), 4xx never.
-import { decodeBinding, decodeCurrentUser, decodeExchange, decodeLimits, decodeNode, decodeOverview, decodePermission, decodePolicy, decodeQueue, decodeQueueDefinition, decodeUser, decodeVhost, asArray, asObject } from "./management-decode.js";
+import {
+  decodeBinding,
+  decodeCurrentUser,
+  decodeExchange,
+  decodeLimits,
+  decodeNode,
+  decodeOverview,
+  decodePermission,
+  decodePolicy,
+  decodeQueue,
+  decodeQueueDefinition,
+  decodeUser,
+  decodeVhost,
+  asArray,
+  asObject,
+} from "./management-decode.js";
+import { deepEqual } from "../runtime/diff.js";
 import { ManagementApiError } from "./management-errors.js";
 import { ManagementHttp, apiPath, type ManagementHttpOptions, type ManagementRequest } from "./management-http.js";
 import type {
@@ -34,6 +50,7 @@ import type {
   QueueDefinition,
   QueueInfo,
   QueueSettings,
+  TopologyListing,
   TopologySnapshot,
   UserInfo,
   UserLimitName,
@@ -44,6 +61,7 @@ import type {
   VhostLimits,
   VhostSettings,
 } from "./management-types.js";
+import { USER_LIMIT_NAMES, VHOST_LIMIT_NAMES } from "./management-types.js";
 
 export * from "./management-types.js";
 export { ManagementApiError, type AmqpErrorCode, type ManagementFailureKind } from "./management-errors.js";
@@ -56,12 +74,13 @@ export type ManagementClientOptions = ManagementHttpOptions;
 /** The columns drift detection needs: what defines an object, no statistics. */
 export const QUEUE_DEFINITION_COLUMNS = ["name", "vhost", "type", "durable", "auto_delete", "arguments"] as const;
 export const EXCHANGE_DEFINITION_COLUMNS = ["name", "vhost", "type", "durable", "auto_delete", "internal", "arguments"] as const;
-const VHOST_COLUMNS = ["name", "description", "tags", "default_queue_type", "tracing"] as const;
+const VHOST_COLUMNS = ["name", "description", "tags", "default_queue_type", "tracing", "cluster_state"] as const;
 const USER_COLUMNS = ["name", "password_hash", "hashing_algorithm", "tags"] as const;
 const NODE_COLUMNS = ["name", "type", "running"] as const;
-
-const VHOST_LIMIT_NAMES = ["max-connections", "max-queues"] as const satisfies readonly VhostLimitName[];
-const USER_LIMIT_NAMES = ["max-connections", "max-channels"] as const satisfies readonly UserLimitName[];
+/** Starting a vhost recovers its messages before it answers. */
+const VHOST_START_TIMEOUT_MS = 300_000;
+/** RabbitMQ's names of the AMQP 0-9-1 listeners. */
+const AMQP_PROTOCOLS = new Set(["amqp", "amqp/ssl"]);
 
 /** Listing queues and exchanges without statistics is much cheaper for the server. */
 const WITHOUT_STATS = { disable_stats: "true" } as const;
@@ -119,6 +138,24 @@ export class ManagementClient {
     const body: JsonObject = { description: settings.description ?? "", tags: (settings.tags ?? []).join(","), tracing: settings.tracing ?? false };
     if (settings.defaultQueueType) body.default_queue_type = settings.defaultQueueType;
     await this.send({ method: "PUT", path: apiPath("vhosts", name), body });
+  }
+
+  /**
+   * Starts the vhost on a node where it is stopped, as `rabbitmqctl restart_vhost` does there
+   * (nothing happens where it runs already).
+   */
+  async startVhost(name: string, node: string): Promise<void> {
+    // It answers once the vhost has recovered its message store on that node: seconds to minutes.
+    await this.send({ method: "POST", path: apiPath("vhosts", name, "start", node), body: {}, longRunningTimeoutMs: VHOST_START_TIMEOUT_MS });
+  }
+
+  /**
+   * Nodes accepting AMQP client connections (0-9-1, plain or TLS): booted, listeners up.
+   * Undefined when the server does not say (its overview leaves listeners out with stats disabled).
+   */
+  async amqpNodes(): Promise<Set<string> | undefined> {
+    const { listeners } = await this.overview();
+    return listeners && new Set(listeners.filter((listener) => AMQP_PROTOCOLS.has(listener.protocol)).map((listener) => listener.node));
   }
 
   async deleteVhost(name: string): Promise<boolean> {
@@ -298,9 +335,7 @@ export class ManagementClient {
   /** Bindings into this queue or exchange; [] when it is absent. */
   async listBindingsByDestination(vhost: string, destination: string, destinationType: DestinationType): Promise<BindingInfo[]> {
     const path =
-      destinationType === "queue"
-        ? apiPath("queues", vhost, destination, "bindings")
-        : apiPath("exchanges", vhost, destination, "bindings", "destination");
+      destinationType === "queue" ? apiPath("queues", vhost, destination, "bindings") : apiPath("exchanges", vhost, destination, "bindings", "destination");
     return this.listIfPresent(path, decodeBinding);
   }
 
@@ -314,7 +349,7 @@ export class ManagementClient {
     const candidates = await this.listBindingsBetween(vhost, settings.source, settings.destination, settings.destinationType);
     const routingKey = settings.routingKey ?? "";
     const args = settings.arguments ?? {};
-    return candidates.find((binding) => binding.routingKey === routingKey && sameJson(binding.arguments, args));
+    return candidates.find((binding) => binding.routingKey === routingKey && deepEqual(binding.arguments, args));
   }
 
   /**
@@ -336,10 +371,7 @@ export class ManagementClient {
     return created.propertiesKey;
   }
 
-  async deleteBinding(
-    vhost: string,
-    binding: Pick<BindingInfo, "source" | "destination" | "destinationType" | "propertiesKey">,
-  ): Promise<boolean> {
+  async deleteBinding(vhost: string, binding: Pick<BindingInfo, "source" | "destination" | "destinationType" | "propertiesKey">): Promise<boolean> {
     const path = `${bindingsBetweenPath(vhost, binding.source, binding.destination, binding.destinationType)}/${encodeURIComponent(binding.propertiesKey)}`;
     return this.deleteIfPresent(path);
   }
@@ -413,20 +445,25 @@ export class ManagementClient {
 
   // Drift detection -----------------------------------------------------------------------------
 
-  /** The whole topology of the cluster: one request per kind, in parallel. */
-  async snapshotTopology(): Promise<TopologySnapshot> {
-    const [vhosts, vhostLimits, users, userLimits, permissions, queues, exchanges, bindings, policies] = await Promise.all([
-      this.listVhosts(),
-      this.listVhostLimits(),
-      this.listUsers(),
-      this.listUserLimits(),
-      this.listPermissions(),
-      this.listQueueDefinitions(),
-      this.listExchanges(),
-      this.listBindings(),
-      this.listPolicies(),
+  /** The listings asked for, in parallel: one request per listing, none for the others. */
+  async listTopology(listings: Iterable<TopologyListing>): Promise<Partial<TopologySnapshot>> {
+    const wanted = new Set(listings);
+    const snapshot: Partial<TopologySnapshot> = {};
+    const list = async <K extends TopologyListing>(key: K, read: () => Promise<TopologySnapshot[K]>) => {
+      if (wanted.has(key)) snapshot[key] = await read();
+    };
+    await Promise.all([
+      list("vhosts", () => this.listVhosts()),
+      list("vhostLimits", () => this.listVhostLimits()),
+      list("users", () => this.listUsers()),
+      list("userLimits", () => this.listUserLimits()),
+      list("permissions", () => this.listPermissions()),
+      list("queues", () => this.listQueueDefinitions()),
+      list("exchanges", () => this.listExchanges()),
+      list("bindings", () => this.listBindings()),
+      list("policies", () => this.listPolicies()),
     ]);
-    return { vhosts, vhostLimits, users, userLimits, permissions, queues, exchanges, bindings, policies };
+    return snapshot;
   }
 
   // Plumbing ------------------------------------------------------------------------------------
@@ -505,18 +542,4 @@ export function propertiesKeyFromLocation(location: string | undefined): string 
 
 function withIdentity(columns: readonly string[]): string {
   return [...new Set(["name", "vhost", ...columns])].join(",");
-}
-
-/** JSON equality that ignores key order (RabbitMQ sorts argument keys; users may not). */
-export function sameJson(a: JsonValue, b: JsonValue): boolean {
-  return canonicalJson(a) === canonicalJson(b);
-}
-
-function canonicalJson(value: JsonValue): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (value !== null && typeof value === "object") {
-    const keys = Object.keys(value).sort();
-    return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJson(value[key] ?? null)}`).join(",")}}`;
-  }
-  return JSON.stringify(value);
 }

@@ -44,7 +44,12 @@ export interface ExecOptions {
   signal?: AbortSignal;
 }
 
-export async function execInPod(kc: KubeConfig, target: { namespace: string; pod: string; container: string }, command: string[], options: ExecOptions = {}): Promise<ExecResult> {
+export async function execInPod(
+  kc: KubeConfig,
+  target: { namespace: string; pod: string; container: string },
+  command: string[],
+  options: ExecOptions = {},
+): Promise<ExecResult> {
   const { timeoutMs = 120_000, signal } = options;
   if (signal?.aborted) throw new PodExecError(target.pod, command, undefined, "not started: the operator stopped leading");
   const stdout: Buffer[] = [];

@@ -1,8 +1,12 @@
-// Names and labels of everything a RabbitCluster owns: one place, so builders and controllers agree.
+// Names and labels of everything the operator makes (a RabbitCluster's children, a User's
+// credentials Secret): one place, so builders, controllers and the Pulumi components agree.
 import type { V1OwnerReference } from "@kubernetes/client-node";
-import type { NodeType, RabbitCluster } from "../api/index.js";
+import type { CustomResource, NodeType, RabbitCluster, User } from "../api/index.js";
+import { PORTS } from "../rabbitmq/ports.js";
 
 export const MANAGED_BY = "rabbit-operator";
+/** Label selector of every object the operator makes (the caches of what it owns). */
+export const MANAGED_SELECTOR = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
 export const NODE_TYPE_LABEL = "rabbit.operator.dev/node-type";
 export const CONFIG_HASH_ANNOTATION = "rabbit.operator.dev/config-hash";
 
@@ -55,13 +59,17 @@ export function clusterLabels(cluster: RabbitCluster): Record<string, string> {
   };
 }
 
-export function ownerReference(cluster: RabbitCluster): V1OwnerReference {
-  if (!cluster.metadata.uid) throw new Error(`RabbitCluster ${cluster.metadata.name} has no uid`);
+/**
+ * The controller reference of an object we make for one of our custom resources (a RabbitCluster's
+ * children, a User's credentials Secret): the garbage collector deletes it with its owner.
+ */
+export function ownerReference(owner: CustomResource<string, unknown, unknown>): V1OwnerReference {
+  if (!owner.metadata.uid) throw new Error(`${owner.kind} ${owner.metadata.name} has no uid`);
   return {
-    apiVersion: cluster.apiVersion,
-    kind: cluster.kind,
-    name: cluster.metadata.name,
-    uid: cluster.metadata.uid,
+    apiVersion: owner.apiVersion,
+    kind: owner.kind,
+    name: owner.metadata.name,
+    uid: owner.metadata.uid,
     controller: true,
     blockOwnerDeletion: true,
   };
@@ -77,6 +85,11 @@ export function childMetadata(cluster: RabbitCluster, name: string, extraLabels:
   };
 }
 
+/** The Secret the operator keeps a User's credentials in; named here so the Pulumi components can report it. */
+export function credentialsSecretName(user: User): string {
+  return `${user.metadata.name}-user-credentials`;
+}
+
 /** Erlang long node name of a pod, stable across restarts thanks to the headless Service. */
 export function nodeHost(cluster: RabbitCluster, type: NodeType, ordinal: number, clusterDomain: string): string {
   const names = clusterNames(cluster);
@@ -89,4 +102,18 @@ export function nodeName(cluster: RabbitCluster, type: NodeType, ordinal: number
 
 export function serviceHost(cluster: RabbitCluster, clusterDomain: string): string {
   return `${clusterNames(cluster).clientService}.${namespaceOf(cluster)}.svc.${clusterDomain}`;
+}
+
+/**
+ * Base URL of a management API: plain HTTP (TLS, when configured, is a second listener the
+ * operator does not use), by default on the port RabbitMQ's pods listen on.
+ */
+export function managementUrl(host: string, port: number = PORTS.management): string {
+  return `http://${host}:${port}`;
+}
+
+/** Where clients reach the cluster, through its client Service: status.endpoints and the Pulumi component's output. */
+export function clusterEndpoints(cluster: RabbitCluster, clusterDomain: string): { amqp: string; management: string } {
+  const host = serviceHost(cluster, clusterDomain);
+  return { amqp: `amqp://${host}:${PORTS.amqp}`, management: managementUrl(host) };
 }

@@ -2,10 +2,10 @@
 // fresh random ones on first creation) and never change afterwards.
 import type { V1Secret } from "@kubernetes/client-node";
 import type { RabbitCluster } from "../api/index.js";
-import { renderDefaultUserConfig } from "../rabbitmq/config.js";
 import { PORTS } from "../rabbitmq/ports.js";
+import { renderDefaultUserConfig } from "./rabbitmq-config.js";
 import type { BuildContext } from "./context.js";
-import { childMetadata, clusterNames, serviceHost } from "./names.js";
+import { childMetadata, clusterNames, managementUrl, serviceHost } from "./names.js";
 
 export const ERLANG_COOKIE_KEY = ".erlang.cookie";
 
@@ -48,10 +48,19 @@ export function buildDefaultUserSecret(cluster: RabbitCluster, ctx: BuildContext
       provider: "rabbitmq",
       type: "rabbitmq",
       connection_string: `amqp://${username}:${password}@${host}:${PORTS.amqp}/`,
-      management_uri: `http://${host}:${PORTS.management}`,
+      management_uri: managementUrl(host),
       "default_user.conf": renderDefaultUserConfig(username, password),
     }),
   };
+}
+
+/** A Secret's value as text (the inverse of base64Values); undefined when the key is absent or empty. */
+export function secretValue(secret: V1Secret | undefined, key: string): string | undefined {
+  const encoded = secret?.data?.[key];
+  if (encoded !== undefined && encoded !== "") return Buffer.from(encoded, "base64").toString("utf8");
+  // stringData is write-only on a real API server, but objects built in tests may carry it.
+  const plain = secret?.stringData?.[key];
+  return plain === undefined || plain === "" ? undefined : plain;
 }
 
 /** Secret data as stored (base64), so that desired and observed Secrets compare directly. */

@@ -3,13 +3,7 @@
 import { createHash } from "node:crypto";
 import type { V1ConfigMap } from "@kubernetes/client-node";
 import type { RabbitCluster } from "../api/index.js";
-import {
-  renderAdditionalConfig,
-  renderEnabledPlugins,
-  renderNodeType,
-  renderOperatorDefaults,
-  renderPeers,
-} from "../rabbitmq/config.js";
+import { renderAdditionalConfig, renderEnabledPlugins, renderNodeType, renderOperatorDefaults, renderPeers } from "./rabbitmq-config.js";
 import type { BuildContext } from "./context.js";
 import { childMetadata, clusterNames } from "./names.js";
 

@@ -1,19 +1,20 @@
 // The StatefulSet of one node type: <name>-disc or <name>-ram. Both share the headless Service, the
 // configuration and the cookie, and so form ONE cluster; they differ in conf.d/20-node-type.conf.
-import type { V1Container, V1ContainerPort, V1EnvVar, V1ResourceRequirements, V1StatefulSet, V1Volume, V1VolumeMount, V1VolumeProjection } from "@kubernetes/client-node";
+import type {
+  V1Container,
+  V1ContainerPort,
+  V1EnvVar,
+  V1ResourceRequirements,
+  V1StatefulSet,
+  V1Volume,
+  V1VolumeMount,
+  V1VolumeProjection,
+} from "@kubernetes/client-node";
 import type { NodeType, RabbitCluster } from "../api/index.js";
-import { TLS_MOUNT, confDFiles } from "../rabbitmq/config.js";
 import { PORTS } from "../rabbitmq/ports.js";
+import { TLS_MOUNT, confDFiles } from "./rabbitmq-config.js";
 import type { BuildContext } from "./context.js";
-import {
-  CONFIG_HASH_ANNOTATION,
-  NODE_TYPE_LABEL,
-  childMetadata,
-  clusterLabels,
-  clusterNames,
-  clusterSelector,
-  nodeTypeSelector,
-} from "./names.js";
+import { CONFIG_HASH_ANNOTATION, NODE_TYPE_LABEL, childMetadata, clusterLabels, clusterNames, clusterSelector, nodeTypeSelector } from "./names.js";
 import { COOKIE_SOURCE, CONF_D, MNESIA_DIR, OPERATOR_FILES, PREPARE_SCRIPT, PRE_STOP_SCRIPT, RABBITMQ_HOME } from "./node-scripts.js";
 import { mergeOverride } from "./override.js";
 import { ERLANG_COOKIE_KEY } from "./secrets.js";
@@ -64,7 +65,12 @@ export function buildStatefulSet(cluster: RabbitCluster, type: NodeType, ctx: Bu
           ...(spec.affinity ? { affinity: spec.affinity } : {}),
           ...(spec.tolerations ? { tolerations: spec.tolerations } : {}),
           topologySpreadConstraints: [
-            { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: clusterSelector(cluster) } },
+            {
+              maxSkew: 1,
+              topologyKey: "kubernetes.io/hostname",
+              whenUnsatisfiable: "ScheduleAnyway",
+              labelSelector: { matchLabels: clusterSelector(cluster) },
+            },
           ],
           initContainers: [prepareContainer(cluster, type, ctx)],
           containers: [rabbitmqContainer(cluster, type, ctx)],
@@ -199,7 +205,17 @@ function volumes(cluster: RabbitCluster, type: NodeType): V1Volume[] {
   ];
   const tls = cluster.spec.tls;
   if (tls) {
-    const sources: V1VolumeProjection[] = [{ secret: { name: tls.secretName, items: [{ key: "tls.crt", path: "tls.crt" }, { key: "tls.key", path: "tls.key" }] } }];
+    const sources: V1VolumeProjection[] = [
+      {
+        secret: {
+          name: tls.secretName,
+          items: [
+            { key: "tls.crt", path: "tls.crt" },
+            { key: "tls.key", path: "tls.key" },
+          ],
+        },
+      },
+    ];
     if (tls.caSecretName) sources.push({ secret: { name: tls.caSecretName, items: [{ key: "ca.crt", path: "ca.crt" }] } });
     list.push({ name: "tls", projected: { defaultMode: 0o440, sources } });
   }

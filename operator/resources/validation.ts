@@ -2,7 +2,7 @@
 // version or on the content of free-form fields. The controller turns problems into
 // ReconcileSuccess=False with the problem's reason, and an Event.
 import type { RabbitCluster } from "../api/index.js";
-import { invalidConfigLines } from "../rabbitmq/config.js";
+import { invalidConfigLines } from "./rabbitmq-config.js";
 
 export interface SpecProblem {
   reason: "RamNodesUnsupported" | "ClassicMirroringRemoved" | "InvalidAdditionalConfig";

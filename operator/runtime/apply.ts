@@ -113,7 +113,14 @@ export class ObjectWriter {
       kind,
       metadata: { name: metadata?.name, namespace: metadata?.namespace, resourceVersion: metadata?.resourceVersion, finalizers },
     } as T;
-    const patched = (await this.clients.objects.patch(patch as KubernetesObject, undefined, undefined, this.fieldManager, undefined, PatchStrategy.MergePatch)) as T;
+    const patched = (await this.clients.objects.patch(
+      patch as KubernetesObject,
+      undefined,
+      undefined,
+      this.fieldManager,
+      undefined,
+      PatchStrategy.MergePatch,
+    )) as T;
     this.logger.info("finalizers set", { kind, object: keyOf(object), finalizers });
     return patched;
   }

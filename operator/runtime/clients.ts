@@ -9,7 +9,9 @@ import {
   createConfiguration,
   type KubeConfig,
   type Middleware,
+  type V1Secret,
 } from "@kubernetes/client-node";
+import { isNotFound } from "./errors.js";
 
 export const FIELD_MANAGER = "rabbit-operator";
 
@@ -46,4 +48,14 @@ export function makeClients(kubeConfig: KubeConfig, options: ClientOptions = {})
     coordination: new CoordinationV1Api(configuration),
     events: new EventsV1Api(configuration),
   };
+}
+
+/** A Secret as the API server has it now (past any cache); undefined when there is none. */
+export async function readSecret(clients: Pick<KubeClients, "objects">, namespace: string, name: string): Promise<V1Secret | undefined> {
+  try {
+    return (await clients.objects.read({ apiVersion: "v1", kind: "Secret", metadata: { name, namespace } })) as V1Secret;
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
 }

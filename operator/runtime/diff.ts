@@ -15,7 +15,17 @@ type FieldSet = { [key: string]: FieldSet };
 const MAX_DIFFERENCES = 10;
 
 /** Set by the API server, never by an apply: not compared. */
-const SERVER_METADATA = new Set(["name", "namespace", "uid", "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp", "managedFields", "selfLink"]);
+const SERVER_METADATA = new Set([
+  "name",
+  "namespace",
+  "uid",
+  "resourceVersion",
+  "generation",
+  "creationTimestamp",
+  "deletionTimestamp",
+  "managedFields",
+  "selfLink",
+]);
 
 /** Fields of a Secret whose values are secret: differences name them, never show them. */
 const SECRET_FIELDS = new Set(["data", "stringData"]);
@@ -92,13 +102,17 @@ function collectNoLongerDesired(owned: FieldSet, desired: unknown, path: string[
       // A key field missing from desired matches: the API server defaults key fields (a port's
       // protocol) before recording them.
       const item = Array.isArray(desired)
-        ? desired.find((element) => isObject(element) && Object.entries(keyFields).every(([field, value]) => element[field] === undefined || deepEqual(element[field], value)))
+        ? desired.find(
+            (element) =>
+              isObject(element) && Object.entries(keyFields).every(([field, value]) => element[field] === undefined || deepEqual(element[field], value)),
+          )
         : undefined;
       if (item === undefined) out.push(`${formatPath(path)}[${rest}]: set before, no longer desired`);
       else collectNoLongerDesired(child, item, [...path, `[${rest}]`], out);
     } else if (kind === "v:") {
       const value: unknown = JSON.parse(rest);
-      if (!Array.isArray(desired) || !desired.some((element) => deepEqual(element, value))) out.push(`${formatPath(path)}[${rest}]: set before, no longer desired`);
+      if (!Array.isArray(desired) || !desired.some((element) => deepEqual(element, value)))
+        out.push(`${formatPath(path)}[${rest}]: set before, no longer desired`);
     } else if (kind === "i:") {
       const item: unknown = Array.isArray(desired) ? desired[Number(rest)] : undefined;
       if (item === undefined) out.push(`${formatPath(path)}[${rest}]: set before, no longer desired`);
@@ -127,7 +141,10 @@ export function mergePatch(observed: unknown, desired: unknown): unknown {
   return deepEqual(observed, desired) ? undefined : (desired ?? null);
 }
 
-/** Structural equality of JSON values; a Date equals the timestamp string of the same instant. */
+/**
+ * Structural equality of JSON values, whatever the order of their keys (RabbitMQ sorts argument
+ * keys; users may not); a Date equals the timestamp string of the same instant.
+ */
 export function deepEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (a instanceof Date || b instanceof Date) return timeOf(a) !== undefined && timeOf(a) === timeOf(b);
@@ -156,8 +173,22 @@ function scalarsEqual(desired: unknown, observed: unknown, path: string[]): bool
 }
 
 const SUFFIXES: Record<string, number> = {
-  n: 1e-9, u: 1e-6, m: 1e-3, "": 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
-  Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+  n: 1e-9,
+  u: 1e-6,
+  m: 1e-3,
+  "": 1,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
 };
 
 /** The value of a Kubernetes quantity ("1500m", "2Gi", "1e3", 2), or undefined. */

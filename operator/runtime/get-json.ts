@@ -6,11 +6,15 @@ import { request as httpsRequest } from "node:https";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { ApiError, parseStatus } from "./errors.js";
 
-export async function getJson(kubeConfig: KubeConfig, path: string, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<unknown> {
+export async function getJson(
+  kubeConfig: KubeConfig,
+  path: string,
+  options: { timeoutMs?: number; signal?: AbortSignal; accept?: string } = {},
+): Promise<unknown> {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new Error("kubeconfig has no current cluster");
   const url = new URL(cluster.server.replace(/\/$/, "") + path);
-  const requestOptions: RequestOptions = { method: "GET", headers: { Accept: "application/json" } };
+  const requestOptions: RequestOptions = { method: "GET", headers: { Accept: options.accept ?? "application/json" } };
   // Credentials, CA, client certificates, exec plugins and proxies, as the typed clients get them.
   await kubeConfig.applyToHTTPSOptions(requestOptions);
   const send = url.protocol === "http:" ? httpRequest : httpsRequest;

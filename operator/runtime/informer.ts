@@ -8,10 +8,11 @@
 //   watch rarely needs a relist and a silently dead connection is noticed;
 // - periodic resync (every cached object handed to the handlers again);
 // - a list of namespaces (one ListWatch each) or all namespaces;
-// - lists that return plain JSON, like the watch does (see get-json.ts).
+// - lists that return plain JSON, like the watch does (see get-json.ts);
+// - metadata-only caches (what controller-runtime calls OnlyMetadata).
 import type { KubeObject } from "./kube-object.js";
 import { ListWatch, Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from "@kubernetes/client-node";
-import { systemClock, type Clock, type Timer } from "./clock.js";
+import { sleep, systemClock, type Clock, type Timer } from "./clock.js";
 import { describeError, isGone } from "./errors.js";
 import { getJson } from "./get-json.js";
 import { formatKey, parseKey } from "./keys.js";
@@ -42,6 +43,12 @@ export interface InformerOptions {
   labelSelector?: string;
   /** Server-side field selector, e.g. `type!=helm.sh/release.v1` to keep large Secrets out of a cache. */
   fieldSelector?: string;
+  /**
+   * Cache only each object's metadata (the API server's PartialObjectMetadata): names, labels,
+   * owners, finalizers, resourceVersion; never a Secret's data. Objects keep their own
+   * apiVersion and kind, so they can be patched by metadata.
+   */
+  metadataOnly?: boolean;
   /** Hand every cached object to the handlers again this often; 0 disables. Default 10 hours. */
   resyncPeriodMs?: number;
   /** Server-side watch timeout; each watch gets a random one between this and twice this. */
@@ -120,7 +127,7 @@ export class Informer<T extends KubeObject> implements EventSource {
     const deadline = Date.now() + timeoutMs;
     while (!this.synced) {
       if (signal?.aborted || Date.now() >= deadline) return false;
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await sleep(systemClock, 20);
     }
     return true;
   }
@@ -206,7 +213,11 @@ class NamespaceWatcher<T extends KubeObject> {
     this.path = collectionPath(resource, namespace);
     this.log = namespace ? logger.child({ namespace }) : logger;
     this.backoff = new ExponentialBackoff({ baseDelayMs: 500, maxDelayMs: 30_000, jitter: 0.5, ...options.restartBackoff });
-    const watch = new SupervisedWatch(kubeConfig, this);
+    const watch = new SupervisedWatch(
+      options.metadataOnly ? acceptingMetadata(kubeConfig, "PartialObjectMetadata") : kubeConfig,
+      this,
+      options.metadataOnly ? resource : undefined,
+    );
     this.listWatch = new ListWatch<KubernetesObject>(this.path, watch, () => this.listAll(), false, options.labelSelector, options.fieldSelector);
     this.listWatch.on("add", (object) => emit("add", object as T));
     this.listWatch.on("update", (object) => emit("update", object as T));
@@ -303,7 +314,8 @@ class NamespaceWatcher<T extends KubeObject> {
       if (this.options.labelSelector) query.set("labelSelector", this.options.labelSelector);
       if (this.options.fieldSelector) query.set("fieldSelector", this.options.fieldSelector);
       if (continueToken) query.set("continue", continueToken);
-      const page = (await getJson(this.kubeConfig, `${this.path}?${query}`)) as KubernetesListObject<KubernetesObject>;
+      const accept = this.options.metadataOnly ? metadataAccept("PartialObjectMetadataList") : undefined;
+      const page = (await getJson(this.kubeConfig, `${this.path}?${query}`, { accept })) as KubernetesListObject<KubernetesObject>;
       for (const item of page.items ?? []) items.push(withTypeMeta(this.resource, item));
       // All pages are of one snapshot: the first page's resourceVersion is the list's.
       resourceVersion ||= page.metadata?.resourceVersion ?? "";
@@ -326,6 +338,8 @@ class SupervisedWatch<T extends KubeObject> extends Watch {
   constructor(
     config: KubeConfig,
     private readonly watcher: NamespaceWatcher<T>,
+    /** For a metadata-only watch: the kind its objects are given back (they arrive as PartialObjectMetadata). */
+    private readonly metadataOf?: ResourceType,
   ) {
     super(config);
   }
@@ -361,7 +375,8 @@ class SupervisedWatch<T extends KubeObject> extends Watch {
         if (this.watcher.stopped) return;
         armWatchdog();
         this.watcher.watchEvent(phase, apiObject);
-        callback(phase, apiObject, watchObject);
+        const typed = this.metadataOf && phase !== "ERROR" && phase !== "BOOKMARK" ? withTypeMeta(this.metadataOf, apiObject as KubernetesObject) : apiObject;
+        callback(phase, typed, watchObject);
       },
       (error) => {
         clearTimeout(watchdog);
@@ -374,4 +389,17 @@ class SupervisedWatch<T extends KubeObject> extends Watch {
     else this.watcher.watchStarted(controller);
     return controller;
   }
+}
+
+/** The Accept header that asks the API server for metadata only. */
+function metadataAccept(kind: "PartialObjectMetadata" | "PartialObjectMetadataList"): string {
+  return `application/json;as=${kind};g=meta.k8s.io;v=v1`;
+}
+
+/** The kubeconfig, with every watch request asking for metadata only. */
+function acceptingMetadata(kubeConfig: KubeConfig, kind: "PartialObjectMetadata"): KubeConfig {
+  const wrapped = Object.create(kubeConfig) as KubeConfig;
+  // client-node copies the request options' headers into the fetch request's.
+  wrapped.applyToFetchOptions = (options) => kubeConfig.applyToFetchOptions({ ...options, headers: { ...options.headers, Accept: metadataAccept(kind) } });
+  return wrapped;
 }

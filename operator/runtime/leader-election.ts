@@ -7,6 +7,8 @@
 // - on shutdown the leader releases the Lease, and the next candidate takes it at once.
 // Every write carries the resourceVersion it was computed from: two candidates cannot both win.
 import { V1MicroTime, type CoordinationV1Api, type V1Lease, type V1LeaseSpec } from "@kubernetes/client-node";
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
 import { sleep, systemClock, type Clock } from "./clock.js";
 import { describeError, isNotFound } from "./errors.js";
 import { silentLogger, type Logger } from "./logger.js";
@@ -32,6 +34,16 @@ export interface LeaderElectionConfig {
   releaseOnStop?: boolean;
 }
 
+/**
+ * An identity of this process alone: its pod (or host) name and a random suffix, as client-go
+ * makes it. Not the pid: in a container the operator is pid 1 in every life, so a restarted
+ * container would find the dead process's Lease under its own name and lead at once, while
+ * whatever that process had started may still be settling.
+ */
+export function candidateIdentity(name: string = hostname()): string {
+  return `${name}_${randomUUID().slice(0, 8)}`;
+}
+
 export const DEFAULT_LEADER_ELECTION = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 } as const;
 
 /** What a candidate knows of the Lease record. */
@@ -44,9 +56,7 @@ export interface LeaseRecord {
 }
 
 export type ElectionDecision =
-  | { action: "create"; record: LeaseRecord }
-  | { action: "update"; record: LeaseRecord }
-  | { action: "wait"; holder: string; expiresAtMs: number };
+  { action: "create"; record: LeaseRecord } | { action: "update"; record: LeaseRecord } | { action: "wait"; holder: string; expiresAtMs: number };
 
 /**
  * One step of the election, without I/O: given the Lease (undefined if it does not exist) and
@@ -88,7 +98,9 @@ export function decideElection(input: {
 export function recordVersion(record: LeaseRecord | undefined): string {
   if (!record) return "";
   const time = (value: Date | string | undefined) => (value === undefined ? "" : new Date(value).getTime());
-  return [record.holderIdentity ?? "", record.leaseTransitions ?? 0, time(record.acquireTime), time(record.renewTime), record.leaseDurationSeconds ?? ""].join("|");
+  return [record.holderIdentity ?? "", record.leaseTransitions ?? 0, time(record.acquireTime), time(record.renewTime), record.leaseDurationSeconds ?? ""].join(
+    "|",
+  );
 }
 
 export interface LeaderElectorOptions extends LeaderElectionConfig {
@@ -198,7 +210,10 @@ export class LeaderElector {
       if (decision.action === "wait") return false;
       const spec = decision.record as V1LeaseSpec;
       if (decision.action === "create") {
-        await withTimeout(this.api.createNamespacedLease({ namespace, body: { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name, namespace }, spec } }), timeoutMs);
+        await withTimeout(
+          this.api.createNamespacedLease({ namespace, body: { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name, namespace }, spec } }),
+          timeoutMs,
+        );
       } else {
         // replace, not patch: the resourceVersion in the body makes it fail with 409 if anyone
         // wrote the Lease since we read it.

@@ -3,18 +3,16 @@
 // this process leads (informers run always, so that a new leader starts with a warm cache).
 import type { KubeConfig, Middleware } from "@kubernetes/client-node";
 import type { KubeObject } from "./kube-object.js";
-import { randomUUID } from "node:crypto";
-import { hostname } from "node:os";
 import { ObjectWriter } from "./apply.js";
 import { makeClients, FIELD_MANAGER, type KubeClients } from "./clients.js";
-import { systemClock, type Clock } from "./clock.js";
+import { sleep, systemClock, type Clock } from "./clock.js";
 import { Controller, type Reconciler } from "./controller.js";
 import { describeError } from "./errors.js";
 import { KubeEventRecorder, type EventRecorder } from "./events.js";
 import { startHttpServer, type Check, type RunningHttpServer } from "./http-server.js";
 import { Informer, type EventSource, type InformerEventType } from "./informer.js";
 import { keyOf, ownerKeys } from "./keys.js";
-import { LeaderElector, type LeaderElectionConfig } from "./leader-election.js";
+import { LeaderElector, candidateIdentity, type LeaderElectionConfig } from "./leader-election.js";
 import { createLogger, type Logger } from "./logger.js";
 import { OperatorMetrics } from "./metrics.js";
 import type { BackoffOptions } from "./rate-limiter.js";
@@ -90,7 +88,8 @@ export class Manager {
   readonly metrics: OperatorMetrics;
   readonly logger: Logger;
   private readonly options: ManagerOptions;
-  private readonly clock: Clock;
+  /** The clock the runtime and the runnables added to it read (a fake one in tests). */
+  readonly clock: Clock;
   private readonly informers = new Map<string, Informer<KubeObject>>();
   private readonly controllers: Array<{ controller: Controller; primary: EventSource }> = [];
   private readonly runnables: Runnable[] = [];
@@ -116,7 +115,7 @@ export class Manager {
     this.events = new KubeEventRecorder(this.clients, { clock: this.clock, logger: this.logger, aggregationWindowMs: options.eventAggregationWindowMs });
     if (options.leaderElection) {
       const election = options.leaderElection;
-      const identity = election.identity ?? `${hostname()}_${randomUUID().slice(0, 8)}`;
+      const identity = election.identity ?? candidateIdentity();
       this.elector = new LeaderElector(this.clients.coordination, {
         ...election,
         identity,
@@ -145,15 +144,24 @@ export class Manager {
     return this.servers.map((server) => server.port);
   }
 
+  /** What the shared informers cache, one line each: `<group>/<Kind>?<label selector>&<field selector>[&metadata]`. */
+  get caches(): string[] {
+    return [...this.informers.keys()].sort();
+  }
+
   /** The shared informer of a kind (one per kind and label selector). */
-  informer<T extends KubeObject>(resource: ResourceType, options: { labelSelector?: string; fieldSelector?: string } = {}): Informer<T> {
-    const id = `${resource.group}/${resource.kind}?${options.labelSelector ?? ""}&${options.fieldSelector ?? ""}`;
+  informer<T extends KubeObject>(
+    resource: ResourceType,
+    options: { labelSelector?: string; fieldSelector?: string; metadataOnly?: boolean } = {},
+  ): Informer<T> {
+    const id = `${resource.group}/${resource.kind}?${options.labelSelector ?? ""}&${options.fieldSelector ?? ""}${options.metadataOnly ? "&metadata" : ""}`;
     let informer = this.informers.get(id);
     if (!informer) {
       informer = new Informer<KubeObject>(this.options.kubeConfig, resource, {
         namespaces: this.options.namespaces,
         labelSelector: options.labelSelector,
         fieldSelector: options.fieldSelector,
+        metadataOnly: options.metadataOnly,
         resyncPeriodMs: this.options.resyncPeriodMs,
         clock: this.clock,
         logger: this.logger,
@@ -205,7 +213,10 @@ export class Manager {
     for (const informer of this.informers.values()) informer.start();
     if (this.elector) this.electorRun = this.elector.run(this.shutdown.signal);
     else this.startControllers();
-    this.logger.info("manager started", { namespaces: this.options.namespaces?.length ? this.options.namespaces : "all", leaderElection: Boolean(this.elector) });
+    this.logger.info("manager started", {
+      namespaces: this.options.namespaces?.length ? this.options.namespaces : "all",
+      leaderElection: Boolean(this.elector),
+    });
   }
 
   /**
@@ -251,7 +262,8 @@ export class Manager {
       let waited = 0;
       while (!informers.every((informer) => informer.synced)) {
         if (term.signal.aborted) return;
-        await new Promise((resolve) => setTimeout(resolve, 50));
+        // Real time, as in Informer.waitForSync: informers sync on the API server's time, not the injected clock's.
+        await sleep(systemClock, 50);
         if ((waited += 50) % 30_000 === 0) {
           this.logger.warn("waiting for informers to sync", { unsynced: informers.filter((i) => !i.synced).map((i) => i.resource.plural) });
         }

@@ -25,8 +25,18 @@ export class OperatorMetrics {
     this.registry = registry;
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
     const registers = [registry];
-    this.reconcileTotal = new Counter({ name: "controller_runtime_reconcile_total", help: "Reconciliations per controller and result.", labelNames: ["controller", "result"], registers });
-    this.reconcileErrors = new Counter({ name: "controller_runtime_reconcile_errors_total", help: "Reconciliations that failed, per controller.", labelNames: ["controller"], registers });
+    this.reconcileTotal = new Counter({
+      name: "controller_runtime_reconcile_total",
+      help: "Reconciliations per controller and result.",
+      labelNames: ["controller", "result"],
+      registers,
+    });
+    this.reconcileErrors = new Counter({
+      name: "controller_runtime_reconcile_errors_total",
+      help: "Reconciliations that failed, per controller.",
+      labelNames: ["controller"],
+      registers,
+    });
     this.reconcileTime = new Histogram({
       name: "controller_runtime_reconcile_time_seconds",
       help: "Duration of reconciliations per controller.",
@@ -34,7 +44,12 @@ export class OperatorMetrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
       registers,
     });
-    this.activeWorkers = new Gauge({ name: "controller_runtime_active_workers", help: "Workers reconciling now, per controller.", labelNames: ["controller"], registers });
+    this.activeWorkers = new Gauge({
+      name: "controller_runtime_active_workers",
+      help: "Workers reconciling now, per controller.",
+      labelNames: ["controller"],
+      registers,
+    });
     const depths = this.queueDepths;
     new Gauge({
       name: "workqueue_depth",
@@ -47,10 +62,30 @@ export class OperatorMetrics {
       },
     });
     this.queueAdds = new Counter({ name: "workqueue_adds_total", help: "Keys added to the work queue.", labelNames: ["name"], registers });
-    this.queueRetries = new Counter({ name: "workqueue_retries_total", help: "Keys re-added with backoff after a failed reconcile.", labelNames: ["name"], registers });
-    this.requests = new Counter({ name: "rest_client_requests_total", help: "Requests to the API server by method (watches and informer lists excluded).", labelNames: ["method"], registers });
-    this.informerLists = new Counter({ name: "rabbit_operator_informer_lists_total", help: "Full lists made by informers (start, 410 Gone).", labelNames: ["resource"], registers });
-    this.watchRestarts = new Counter({ name: "rabbit_operator_informer_watch_restarts_total", help: "Informer list/watch restarts after an error.", labelNames: ["resource"], registers });
+    this.queueRetries = new Counter({
+      name: "workqueue_retries_total",
+      help: "Keys re-added with backoff after a failed reconcile.",
+      labelNames: ["name"],
+      registers,
+    });
+    this.requests = new Counter({
+      name: "rest_client_requests_total",
+      help: "Requests to the API server by method (watches and informer lists excluded).",
+      labelNames: ["method"],
+      registers,
+    });
+    this.informerLists = new Counter({
+      name: "rabbit_operator_informer_lists_total",
+      help: "Full lists made by informers (start, 410 Gone).",
+      labelNames: ["resource"],
+      registers,
+    });
+    this.watchRestarts = new Counter({
+      name: "rabbit_operator_informer_watch_restarts_total",
+      help: "Informer list/watch restarts after an error.",
+      labelNames: ["resource"],
+      registers,
+    });
     this.leader = new Gauge({ name: "leader_election_master_status", help: "1 while this process holds the lease.", labelNames: ["name"], registers });
   }
 

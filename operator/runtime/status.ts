@@ -31,7 +31,14 @@ export class StatusWriter {
     const name = observed.metadata?.name;
     const namespace = observed.metadata?.namespace;
     if (!name) throw new Error(`${resource.kind} without a name`);
-    const target = { group: resource.group, version: resource.version, plural: resource.plural, name, body: { status: patch }, fieldManager: this.fieldManager };
+    const target = {
+      group: resource.group,
+      version: resource.version,
+      plural: resource.plural,
+      name,
+      body: { status: patch },
+      fieldManager: this.fieldManager,
+    };
     // The generated client sends JSON Patch by default; the Content-Type header makes it a merge patch.
     const options = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
     if (resource.namespaced && namespace) await this.clients.customObjects.patchNamespacedCustomObjectStatus({ ...target, namespace }, options);

@@ -24,7 +24,7 @@ export function fullCluster(): RabbitCluster {
       additionalPlugins: ["rabbitmq_shovel"],
       additionalConfig: "consumer_timeout = 1800000\n",
       advancedConfig: "[{rabbit, [{tcp_listen_options, [{backlog, 256}]}]}].\n",
-      envConfig: "SERVER_ADDITIONAL_ERL_ARGS=\"+S 2:2\"\n",
+      envConfig: 'SERVER_ADDITIONAL_ERL_ARGS="+S 2:2"\n',
     },
     policies: [{ name: "limit", vhost: "/", pattern: "^backlog\\.", applyTo: "queues", priority: 1, definition: { "max-length": 1000 } }],
     tls: { secretName: "demo-tls", caSecretName: "demo-ca" },

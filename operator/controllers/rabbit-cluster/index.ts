@@ -1,10 +1,10 @@
 // Wires the RabbitCluster reconciler into a manager: the kinds it watches and owns.
-import { CoreV1Api, type KubeConfig, type V1PersistentVolumeClaim, type V1Pod, type V1Secret } from "@kubernetes/client-node";
+import { CoreV1Api, type KubeConfig, type V1PersistentVolumeClaim, type V1Pod } from "@kubernetes/client-node";
 import { RABBIT_CLUSTER, type RabbitCluster } from "../../api/index.js";
-import { MANAGED_BY } from "../../resources/names.js";
+import { MANAGED_SELECTOR } from "../../resources/names.js";
 import type { Informer } from "../../runtime/informer.js";
 import type { KubeObject } from "../../runtime/kube-object.js";
-import { isNotFound } from "../../runtime/errors.js";
+import { readSecret } from "../../runtime/clients.js";
 import { mapTo, type Manager } from "../../runtime/manager.js";
 import { RESOURCES, customResource } from "../../runtime/resource-types.js";
 import type { ClusterManagement } from "./management-port.js";
@@ -25,11 +25,13 @@ const OWNED = [RESOURCES.ServiceAccount, RESOURCES.Secret, RESOURCES.ConfigMap, 
 
 export function addRabbitClusterController(manager: Manager, options: RabbitClusterControllerOptions) {
   // Only objects we made are cached: a cluster's Secrets, not every Secret of the cluster.
-  const managed = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
+  const managed = MANAGED_SELECTOR;
   const clusters = manager.informer<RabbitCluster & KubeObject>(customResource(RABBIT_CLUSTER));
   const owned = new Map(OWNED.map((resource) => [resource.kind, manager.informer<KubeObject>(resource, { labelSelector: managed })]));
   const pods = manager.informer<V1Pod & KubeObject>(RESOURCES.Pod, { labelSelector: `app.kubernetes.io/name=rabbitmq,${managed}` });
-  const volumeClaims = manager.informer<V1PersistentVolumeClaim & KubeObject>(RESOURCES.PersistentVolumeClaim, { labelSelector: `app.kubernetes.io/name=rabbitmq,${managed}` });
+  const volumeClaims = manager.informer<V1PersistentVolumeClaim & KubeObject>(RESOURCES.PersistentVolumeClaim, {
+    labelSelector: `app.kubernetes.io/name=rabbitmq,${managed}`,
+  });
 
   const byInstanceLabel = (object: KubeObject) => {
     const instance = object.metadata?.labels?.["app.kubernetes.io/instance"];
@@ -43,7 +45,11 @@ export function addRabbitClusterController(manager: Manager, options: RabbitClus
     owns: [...owned.values()],
     // Pods and volumes are owned by the StatefulSets, and retained credentials Secrets by nobody
     // (they outlive the cluster): map them by label.
-    watches: [mapTo(pods as Informer<KubeObject>, byInstanceLabel), mapTo(volumeClaims as Informer<KubeObject>, byInstanceLabel), mapTo(owned.get("Secret")!, byInstanceLabel)],
+    watches: [
+      mapTo(pods as Informer<KubeObject>, byInstanceLabel),
+      mapTo(volumeClaims as Informer<KubeObject>, byInstanceLabel),
+      mapTo(owned.get("Secret")!, byInstanceLabel),
+    ],
     maxConcurrentReconciles: options.maxConcurrentReconciles ?? 2,
     reconciler: new RabbitClusterReconciler({
       caches: { clusters, owned, pods, volumeClaims },
@@ -55,14 +61,7 @@ export function addRabbitClusterController(manager: Manager, options: RabbitClus
       management: options.management,
       nodeOperations: options.nodeOperations,
       readPreviousLog: (namespace, name, container) => core.readNamespacedPodLog({ namespace, name, container, previous: true, tailLines: 80 }),
-      readSecret: async (namespace, name) => {
-        try {
-          return (await manager.clients.objects.read({ apiVersion: "v1", kind: "Secret", metadata: { namespace, name } })) as V1Secret;
-        } catch (error) {
-          if (isNotFound(error)) return undefined;
-          throw error;
-        }
-      },
+      readSecret: (namespace, name) => readSecret(manager.clients, namespace, name),
       logger: manager.logger.child({ controller: "rabbitcluster" }),
     }),
   });

@@ -1,12 +1,11 @@
 // The RabbitCluster controller's view of a cluster (management-port.ts) over the management
 // client, reached in the Kubernetes cluster through the client Service.
-import type { ClusterPolicy, RabbitCluster } from "../../api/index.js";
-import { ManagementClient, type JsonObject, type PolicyApplyTo } from "../../rabbitmq/management.js";
-import { PORTS } from "../../rabbitmq/ports.js";
-import { serviceHost } from "../../resources/names.js";
+import { POLICY_APPLY_TO, type ClusterPolicy, type PolicyApplyTo, type RabbitCluster } from "../../api/index.js";
+import { ManagementClient, type JsonObject } from "../../rabbitmq/management.js";
+import { managementUrl, serviceHost } from "../../resources/names.js";
 import type { ClusterManagement } from "./management-port.js";
 
-const APPLY_TO: readonly string[] = ["queues", "exchanges", "all", "classic_queues", "quorum_queues", "streams"];
+const isPolicyApplyTo = (value: string): value is PolicyApplyTo => (POLICY_APPLY_TO as readonly string[]).includes(value);
 
 export function managementOf(client: ManagementClient): ClusterManagement {
   return {
@@ -24,24 +23,26 @@ export function managementOf(client: ManagementClient): ClusterManagement {
           return { vhost: q.vhost, name: q.name, members: q.members ?? [], ...(typeof size === "number" && size > 0 ? { initialGroupSize: size } : {}) };
         });
     },
+    async vhostsWithStreams() {
+      const queues = await client.listQueues({ columns: ["name", "vhost", "type"] });
+      return [...new Set(queues.filter((q) => q.type === "stream").map((q) => q.vhost))].sort();
+    },
     async policies() {
-      return (await client.listPolicies()).map(
-        (p): ClusterPolicy => ({
-          name: p.name,
-          vhost: p.vhost,
-          pattern: p.pattern,
-          applyTo: (APPLY_TO.includes(p.applyTo) ? p.applyTo : "all") as ClusterPolicy["applyTo"],
-          priority: p.priority,
-          definition: p.definition,
-        }),
-      );
+      return (await client.listPolicies()).map((p): ClusterPolicy => ({
+        name: p.name,
+        vhost: p.vhost,
+        pattern: p.pattern,
+        applyTo: isPolicyApplyTo(p.applyTo) ? p.applyTo : "all",
+        priority: p.priority,
+        definition: p.definition,
+      }));
     },
     async putPolicy(policy) {
       await client.putPolicy(policy.vhost, policy.name, {
         pattern: policy.pattern,
         definition: policy.definition as JsonObject,
         priority: policy.priority,
-        applyTo: policy.applyTo as PolicyApplyTo,
+        applyTo: policy.applyTo,
       });
     },
     async deletePolicy({ vhost, name }) {
@@ -53,5 +54,5 @@ export function managementOf(client: ManagementClient): ClusterManagement {
 /** The management API of a RabbitCluster, through its client Service (the operator runs in the cluster). */
 export function inClusterManagement(clusterDomain: string) {
   return (cluster: RabbitCluster, credentials: { username: string; password: string }): ClusterManagement =>
-    managementOf(new ManagementClient({ url: `http://${serviceHost(cluster, clusterDomain)}:${PORTS.management}`, ...credentials }));
+    managementOf(new ManagementClient({ url: managementUrl(serviceHost(cluster, clusterDomain)), ...credentials }));
 }

@@ -1,7 +1,14 @@
 // What the RabbitCluster controller needs from a cluster's management API. An interface of its
 // own, so that the controller states its needs in its terms; rabbitmq/management.ts provides it.
-import type { ClusterPolicy } from "../../api/index.js";
-import type { RabbitNodeObservation } from "./observation.js";
+import type { ClusterPolicy, NodeType } from "../../api/index.js";
+
+/** A member of the cluster as the management API reports it. */
+export interface RabbitNodeObservation {
+  /** Erlang node name, rabbit@<pod>.<headless>.<ns>.svc.<domain>. */
+  name: string;
+  type: NodeType;
+  running: boolean;
+}
 
 export interface ClusterPolicyKey {
   name: string;
@@ -20,6 +27,11 @@ export interface QuorumQueueMembers extends QueueKey {
   initialGroupSize?: number;
 }
 
+/** A stream and the nodes of its replicas. */
+export interface StreamMembers extends QueueKey {
+  members: string[];
+}
+
 export interface ClusterManagement {
   /** Members of the cluster with their type and whether they run. */
   nodes(): Promise<RabbitNodeObservation[]>;
@@ -30,6 +42,11 @@ export interface ClusterManagement {
   durableClassicQueuesOn(node: string): Promise<QueueKey[]>;
   /** Every quorum queue with its members. */
   quorumQueues(): Promise<QuorumQueueMembers[]>;
+  /**
+   * The vhosts that have streams. Not their replicas: the management API's member list of a
+   * stream keeps a removed replica for long (3.10: a second, stale `members` key); NodeOperations.streams has them right.
+   */
+  vhostsWithStreams(): Promise<string[]>;
   /** The policies of these vhosts as RabbitMQ has them. */
   policies(): Promise<ClusterPolicy[]>;
   putPolicy(policy: ClusterPolicy): Promise<void>;

@@ -19,6 +19,14 @@ export interface NodeOperations {
   shrinkQuorumQueues(fromPod: string, node: string, signal?: AbortSignal): Promise<void>;
   /** Adds a member on this node to these quorum queues of one vhost, where they lack one (run on any node). */
   growQuorumQueues(fromPod: string, node: string, queues: { vhost: string; names: string[] }, signal?: AbortSignal): Promise<void>;
+  /** The streams of a vhost with the nodes of their replicas, as the queue records have them. */
+  streams(pod: string, vhost: string, signal?: AbortSignal): Promise<{ vhost: string; name: string; members: string[] }[]>;
+  /** Adds a replica of a stream on this node (run from a node of the stream coordinator); nothing when it has one. */
+  addStreamReplica(fromPod: string, stream: { vhost: string; name: string }, node: string, signal?: AbortSignal): Promise<void>;
+  /** Removes a stream's replica from this (running) node (run from a node of the stream coordinator); nothing when it has none. */
+  deleteStreamReplica(fromPod: string, stream: { vhost: string; name: string }, node: string, signal?: AbortSignal): Promise<void>;
+  /** Every plugin the pod's image has, enabled or not. */
+  availablePlugins(pod: string, signal?: AbortSignal): Promise<string[]>;
   /** Removes a stopped node from the cluster's membership (run from a running node). */
   forget(fromPod: string, node: string, signal?: AbortSignal): Promise<void>;
 }

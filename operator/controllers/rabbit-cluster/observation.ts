@@ -2,7 +2,7 @@
 // (StatefulSets, pods, volumes) and the RabbitMQ side (cluster membership from the management API).
 import type { V1ContainerStatus } from "@kubernetes/client-node";
 import type { NodeType, RabbitClusterStatus } from "../../api/index.js";
-import type { QuorumQueueMembers } from "./management-port.js";
+import type { QuorumQueueMembers, RabbitNodeObservation } from "./management-port.js";
 
 /** A scale-down the operator started and recorded in status before draining the node. */
 export type NodeRemoval = NonNullable<RabbitClusterStatus["nodeRemoval"]>;
@@ -29,19 +29,14 @@ export interface PodObservation {
   revision?: string;
   /** Why its RabbitMQ container does not run (crash loop, image, config), with its last log lines. */
   failure?: string;
+  /** The image of its RabbitMQ container, as the pod specifies it. */
+  image?: string;
 }
 
 export interface VolumeClaimObservation {
   name: string;
   type: NodeType;
   ordinal: number;
-}
-
-export interface RabbitNodeObservation {
-  /** Erlang node name, rabbit@<pod>.<headless>.<ns>.svc.<domain>. */
-  name: string;
-  type: NodeType;
-  running: boolean;
 }
 
 export interface ClusterObservation {
@@ -70,7 +65,15 @@ export function parseOrdinal(name: string, prefix: string): number | undefined {
 }
 
 /** Waiting reasons of a container that will not run without a change. */
-const FAILING_WAITING_REASONS = new Set(["CrashLoopBackOff", "CreateContainerConfigError", "CreateContainerError", "ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName"]);
+const FAILING_WAITING_REASONS = new Set([
+  "CrashLoopBackOff",
+  "CreateContainerConfigError",
+  "CreateContainerError",
+  "ErrImagePull",
+  "ImagePullBackOff",
+  "ErrImageNeverPull",
+  "InvalidImageName",
+]);
 const MAX_FAILURE_LINES = 8;
 
 /**

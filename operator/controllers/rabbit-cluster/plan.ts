@@ -3,7 +3,9 @@
 // reconcile, so a step interrupted at any line is simply decided again.
 import type { NodeType, RabbitCluster } from "../../api/index.js";
 import { clusterNames, nodeName } from "../../resources/names.js";
-import type { ClusterObservation, NodeRemoval, PodObservation, RabbitNodeObservation } from "./observation.js";
+import type { QueueKey, StreamMembers } from "./management-port.js";
+import type { RabbitNodeObservation } from "./management-port.js";
+import type { ClusterObservation, NodeRemoval, PodObservation } from "./observation.js";
 import { NODE_TYPES } from "./observation.js";
 
 export type Step =
@@ -52,7 +54,8 @@ export function nextStep(cluster: RabbitCluster, observation: ClusterObservation
   //    finished when still wanted, else reverted, before anything else.
   const removal = pendingRemoval(observation);
   if (removal) {
-    if (cluster.spec.nodes[removal.type] <= removal.ordinal) return { kind: "removeNode", type: removal.type, ordinal: removal.ordinal, node: removal.node, pod: removal.pod, resumed: true };
+    if (cluster.spec.nodes[removal.type] <= removal.ordinal)
+      return { kind: "removeNode", type: removal.type, ordinal: removal.ordinal, node: removal.node, pod: removal.pod, resumed: true };
     return { kind: "reviveNode", node: removal.node, pod: removal.pod };
   }
 
@@ -105,7 +108,11 @@ export function nextStep(cluster: RabbitCluster, observation: ClusterObservation
   //    A pod failing on the current template stops the roll: nothing else is restarted.
   const updating = NODE_TYPES.filter((type) => observation.statefulSets[type]?.updating);
   if (updating.length > 0) {
-    return { kind: "wait", reason: "StatefulSetsUpdating", message: `waiting for the StatefulSet controller to see the new ${updating.join(" and ")} template` };
+    return {
+      kind: "wait",
+      reason: "StatefulSetsUpdating",
+      message: `waiting for the StatefulSet controller to see the new ${updating.join(" and ")} template`,
+    };
   }
   const outdated = outdatedPods(observation);
   const failingOutdated = outdated.find((p) => p.failure && !p.ready);
@@ -119,6 +126,43 @@ export function nextStep(cluster: RabbitCluster, observation: ClusterObservation
   return { kind: "none" };
 }
 
+/** A stable order of queues: by vhost, then name (the steps of a plan do not depend on listing order). */
+function byVhostAndName(a: QueueKey, b: QueueKey): number {
+  return a.vhost === b.vhost ? (a.name < b.name ? -1 : 1) : a.vhost < b.vhost ? -1 : 1;
+}
+
+export interface StreamReplicaMove {
+  vhost: string;
+  name: string;
+  /** A disc node that stays and has no replica of the stream yet; none when every one has. */
+  add?: string;
+  remove: string;
+}
+
+/**
+ * What a leaving node's stream replicas need (pure): RabbitMQ moves none of them (neither drain
+ * nor quorum queue shrinking touches streams, and a forgotten node stays a dead member of every
+ * stream it had a replica of). Each stream with a replica on it gets one on the first disc node
+ * that stays and has none, if any, before it loses the leaving node's.
+ */
+export function streamReplicaMoves(
+  cluster: RabbitCluster,
+  observation: ClusterObservation,
+  leaving: string,
+  streams: readonly StreamMembers[],
+  clusterDomain: string,
+): StreamReplicaMove[] {
+  const stayingCount = Math.min(cluster.spec.nodes.disc, observation.statefulSets.disc?.replicas ?? 0);
+  const staying = Array.from({ length: stayingCount }, (_, ordinal) => nodeName(cluster, "disc", ordinal, clusterDomain)).filter((node) => node !== leaving);
+  return [...streams]
+    .filter((stream) => stream.members.includes(leaving))
+    .sort(byVhostAndName)
+    .map((stream) => {
+      const add = staying.find((node) => !stream.members.includes(node));
+      return { vhost: stream.vhost, name: stream.name, ...(add ? { add } : {}), remove: leaving };
+    });
+}
+
 /** Queue names per growth step: the names go into one regular expression on one command line. */
 export const MAX_QUEUES_PER_GROWTH = 100;
 
@@ -128,12 +172,16 @@ export const MAX_QUEUES_PER_GROWTH = 100;
  * was declared for (x-quorum-initial-group-size; by default every one of them). Members on ram
  * nodes and on leaving nodes do not count: they go with their node. Queues are never shrunk here.
  */
-export function quorumGrowth(cluster: RabbitCluster, observation: ClusterObservation, clusterDomain: string): Omit<Extract<Step, { kind: "growQuorumQueues" }>, "fromPod"> | undefined {
+export function quorumGrowth(
+  cluster: RabbitCluster,
+  observation: ClusterObservation,
+  clusterDomain: string,
+): Omit<Extract<Step, { kind: "growQuorumQueues" }>, "fromPod"> | undefined {
   if (!observation.quorumQueues) return undefined;
   const stayingCount = Math.min(cluster.spec.nodes.disc, observation.statefulSets.disc?.replicas ?? 0);
   const staying = Array.from({ length: stayingCount }, (_, ordinal) => nodeName(cluster, "disc", ordinal, clusterDomain));
   const additions: { node: string; vhost: string; queue: string }[] = [];
-  const queues = [...observation.quorumQueues].sort((a, b) => (a.vhost === b.vhost ? (a.name < b.name ? -1 : 1) : a.vhost < b.vhost ? -1 : 1));
+  const queues = [...observation.quorumQueues].sort(byVhostAndName);
   for (const queue of queues) {
     const target = Math.min(queue.initialGroupSize ?? staying.length, staying.length);
     const missing = target - staying.filter((node) => queue.members.includes(node)).length;
@@ -172,13 +220,22 @@ export function outdatedPods(observation: ClusterObservation): PodObservation[] 
     });
 }
 
+/**
+ * Whether the planner can come to growing quorum members: no removal to finish and every node
+ * running. Only then are the quorum queues listed, not on every reconcile of a busy cluster.
+ */
+export function mayGrowQuorumQueues(cluster: RabbitCluster, observation: ClusterObservation, clusterDomain: string): boolean {
+  return !pendingRemoval(observation) && unsettledReason(cluster, observation, clusterDomain) === undefined;
+}
+
 /** Why the cluster is not in a state where a node may leave or restart; undefined when it is. */
 function unsettledReason(cluster: RabbitCluster, observation: ClusterObservation, clusterDomain: string): Step | undefined {
   for (const type of NODE_TYPES) {
     const replicas = observation.statefulSets[type]?.replicas ?? 0;
     for (let ordinal = 0; ordinal < replicas; ordinal++) {
       const pod = observation.pods.find((p) => p.type === type && p.ordinal === ordinal);
-      if (!pod?.ready) return { kind: "wait", reason: "WaitingForPods", message: `waiting for pod ${clusterNames(cluster).statefulSet(type)}-${ordinal} to be ready` };
+      if (!pod?.ready)
+        return { kind: "wait", reason: "WaitingForPods", message: `waiting for pod ${clusterNames(cluster).statefulSet(type)}-${ordinal} to be ready` };
     }
   }
   if (!observation.rabbitNodes) {
@@ -196,7 +253,11 @@ function unsettledReason(cluster: RabbitCluster, observation: ClusterObservation
 }
 
 /** Which StatefulSet and ordinal a RabbitMQ node belongs to, from its name. */
-export function positionOf(cluster: RabbitCluster, node: RabbitNodeObservation | { name: string }, clusterDomain: string): { type: NodeType; ordinal: number } | undefined {
+export function positionOf(
+  cluster: RabbitCluster,
+  node: RabbitNodeObservation | { name: string },
+  clusterDomain: string,
+): { type: NodeType; ordinal: number } | undefined {
   const names = clusterNames(cluster);
   for (const type of NODE_TYPES) {
     const prefix = `rabbit@${names.statefulSet(type)}-`;

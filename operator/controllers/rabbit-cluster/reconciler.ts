@@ -5,16 +5,10 @@ import type { V1PersistentVolumeClaim, V1Pod, V1Secret, V1StatefulSet } from "@k
 import { RABBIT_CLUSTER, type Condition, type NodeType, type RabbitCluster, type RabbitClusterStatus } from "../../api/index.js";
 import { ClusterOperations, RABBITMQ_CONTAINER, podExecRunner } from "../../rabbitmq/cluster-operations.js";
 import { ManagementApiError } from "../../rabbitmq/management.js";
-import {
-  buildChildren,
-  clusterNames,
-  newDefaultUser,
-  newErlangCookie,
-  validateCluster,
-  type BuildContext,
-} from "../../resources/index.js";
+import { buildChildren, clusterNames, newDefaultUser, newErlangCookie, validateCluster, type BuildContext } from "../../resources/index.js";
 import { NODE_TYPE_LABEL } from "../../resources/names.js";
-import { ERLANG_COOKIE_KEY } from "../../resources/secrets.js";
+import { enabledPlugins } from "../../resources/rabbitmq-config.js";
+import { ERLANG_COOKIE_KEY, secretValue } from "../../resources/secrets.js";
 import { describeError, isInvalid } from "../../runtime/errors.js";
 import { throwIfStopped, type ReconcileRequest, type ReconcileResult, type Reconciler } from "../../runtime/controller.js";
 import { setConditions } from "../../runtime/conditions.js";
@@ -29,7 +23,7 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import type { ClusterManagement, QueueKey } from "./management-port.js";
 import type { NodeOperations } from "./node-operations-port.js";
 import { NODE_TYPES, containerFailure, parseOrdinal, type ClusterObservation, type NodeRemoval, type PodObservation } from "./observation.js";
-import { nextStep, pendingRemoval, replicasToApply, type Step } from "./plan.js";
+import { mayGrowQuorumQueues, nextStep, pendingRemoval, replicasToApply, streamReplicaMoves, type Step } from "./plan.js";
 import { policyChanges } from "./policies.js";
 import { allReplicasReady, clusterAvailable, ready, statusDetails, type ConditionValue } from "./status.js";
 
@@ -74,6 +68,9 @@ const SETTLING_REQUEUE_MS = 5_000;
 const INVALID_RECHECK_MS = 300_000;
 
 export class RabbitClusterReconciler implements Reconciler {
+  /** The plugins each image has, as asked of a pod running it. */
+  private readonly pluginsByImage = new Map<string, Promise<Set<string>>>();
+
   constructor(private readonly options: RabbitClusterReconcilerOptions) {}
 
   async reconcile(request: ReconcileRequest): Promise<ReconcileResult> {
@@ -103,6 +100,13 @@ export class RabbitClusterReconciler implements Reconciler {
     }
     let observation = await this.observe(cluster, context);
     throwIfStopped(signal);
+    const missingPlugins = await this.missingPlugins(cluster, observation, signal);
+    if (missingPlugins) {
+      // Rolling it out would crash-loop the first node restarted: keep what runs.
+      await this.event(cluster, "Warning", "UnknownPlugins", missingPlugins);
+      await this.writeStatus(cluster, observation, blocked("UnknownPlugins", missingPlugins), false);
+      return { requeueAfterMs: INVALID_RECHECK_MS };
+    }
     for (const child of buildChildren(cluster, context)) {
       const desired = child.kind === "StatefulSet" ? this.withReplicas(child as V1StatefulSet, cluster, observation) : child;
       try {
@@ -111,7 +115,10 @@ export class RabbitClusterReconciler implements Reconciler {
         if (!isInvalid(error)) throw error;
         // The spec makes an object the API server refuses (a value no schema here catches):
         // retrying cannot help, a change of the spec can.
-        const refused = blocked("InvalidChild", `the API server refuses ${child.kind} ${child.metadata?.name} built from this spec: ${describeError(error).message}`);
+        const refused = blocked(
+          "InvalidChild",
+          `the API server refuses ${child.kind} ${child.metadata?.name} built from this spec: ${describeError(error).message}`,
+        );
         await this.writeStatus(cluster, observation, refused, false);
         return { requeueAfterMs: INVALID_RECHECK_MS };
       }
@@ -134,7 +141,12 @@ export class RabbitClusterReconciler implements Reconciler {
       // A removal interrupted here is recorded: the next reconcile finishes or reverts it.
       const pending = cluster.status?.nodeRemoval;
       reconcileSuccess = pending
-        ? { type: "ReconcileSuccess", status: "False", reason: "NodeRemovalInterrupted", message: `${message}; the removal of ${pending.node} is recorded: it is finished, or the node revived, on the next attempt` }
+        ? {
+            type: "ReconcileSuccess",
+            status: "False",
+            reason: "NodeRemovalInterrupted",
+            message: `${message}; the removal of ${pending.node} is recorded: it is finished, or the node revived, on the next attempt`,
+          }
         : { type: "ReconcileSuccess", status: "False", reason: "ClusterOperationFailed", message };
       await this.writeStatus(cluster, observation, reconcileSuccess, true);
       throw error;
@@ -177,11 +189,10 @@ export class RabbitClusterReconciler implements Reconciler {
   private async buildContext(cluster: RabbitCluster): Promise<BuildContext | { refusal: ConditionValue }> {
     const names = clusterNames(cluster);
     const namespace = cluster.metadata.namespace!;
-    const decode = (s: V1Secret | undefined, key: string) => (s?.data?.[key] ? Buffer.from(s.data[key], "base64").toString("utf8") : undefined);
-    const cookie = decode(await this.secret(namespace, names.erlangCookie), ERLANG_COOKIE_KEY);
+    const cookie = secretValue(await this.secret(namespace, names.erlangCookie), ERLANG_COOKIE_KEY);
     const userSecret = await this.secret(namespace, names.defaultUser);
-    const username = decode(userSecret, "username");
-    const password = decode(userSecret, "password");
+    const username = secretValue(userSecret, "username");
+    const password = secretValue(userSecret, "password");
     const missing = [...(cookie ? [] : [`${namespace}/${names.erlangCookie}`]), ...(username && password ? [] : [`${namespace}/${names.defaultUser}`])];
     const data = missing.length > 0 ? this.dataOf(cluster) : [];
     if (data.length > 0) {
@@ -245,7 +256,15 @@ export class RabbitClusterReconciler implements Reconciler {
         if (!sts) return [type, undefined];
         const seen = sts.status?.observedGeneration;
         const updating = seen !== undefined && sts.metadata?.generation !== undefined && seen < sts.metadata.generation;
-        return [type, { replicas: sts.spec?.replicas ?? 0, readyReplicas: sts.status?.readyReplicas ?? 0, updateRevision: sts.status?.updateRevision, ...(updating ? { updating } : {}) }];
+        return [
+          type,
+          {
+            replicas: sts.spec?.replicas ?? 0,
+            readyReplicas: sts.status?.readyReplicas ?? 0,
+            updateRevision: sts.status?.updateRevision,
+            ...(updating ? { updating } : {}),
+          },
+        ];
       }),
     ) as ClusterObservation["statefulSets"];
 
@@ -256,9 +275,21 @@ export class RabbitClusterReconciler implements Reconciler {
       const container = pod.status?.containerStatuses?.find((c) => c.name === RABBITMQ_CONTAINER);
       // Only for a pod that fails: its previous life's log says why, in RabbitMQ's words.
       const failing = containerFailure(container) !== undefined && (container?.restartCount ?? 0) > 0;
-      const previousLog = failing ? await this.options.readPreviousLog?.(namespace!, pod.metadata!.name!, RABBITMQ_CONTAINER).catch(() => undefined) : undefined;
+      const previousLog = failing
+        ? await this.options.readPreviousLog?.(namespace!, pod.metadata!.name!, RABBITMQ_CONTAINER).catch(() => undefined)
+        : undefined;
       const failure = containerFailure(container, previousLog);
-      pods.push({ name: pod.metadata!.name!, type, ordinal, ready: readyCondition && !terminating, terminating, revision: pod.metadata?.labels?.["controller-revision-hash"], ...(failure ? { failure } : {}) });
+      const image = pod.spec?.containers.find((c) => c.name === RABBITMQ_CONTAINER)?.image;
+      pods.push({
+        name: pod.metadata!.name!,
+        type,
+        ordinal,
+        ready: readyCondition && !terminating,
+        terminating,
+        revision: pod.metadata?.labels?.["controller-revision-hash"],
+        ...(failure ? { failure } : {}),
+        ...(image ? { image } : {}),
+      });
     }
     const volumeClaims: ClusterObservation["volumeClaims"] = this.ownVolumeClaims(cluster)
       .filter(({ claim }) => !claim.metadata?.deletionTimestamp)
@@ -268,8 +299,9 @@ export class RabbitClusterReconciler implements Reconciler {
     if (!pods.some((p) => p.ready)) return { ...observation, rabbitError: "no RabbitMQ node is ready yet" };
     try {
       const management = this.management(cluster, context);
-      const [rabbitNodes, quorumQueues] = await Promise.all([management.nodes(), management.quorumQueues()]);
-      return { ...observation, rabbitNodes, quorumQueues };
+      const withNodes = { ...observation, rabbitNodes: await management.nodes() };
+      if (!mayGrowQuorumQueues(cluster, withNodes, this.options.clusterDomain)) return withNodes;
+      return { ...withNodes, quorumQueues: await management.quorumQueues() };
     } catch (error) {
       if (error instanceof ManagementApiError && error.status === 401) {
         const secret = `${cluster.metadata.namespace}/${clusterNames(cluster).defaultUser}`;
@@ -291,7 +323,13 @@ export class RabbitClusterReconciler implements Reconciler {
    * Performs one step; returns a blocking condition, when to look again, and the removal record.
    * Every write is preceded by a leadership check: a reconcile that outlived its Lease stops there.
    */
-  private async perform(step: Step, recorded: { cluster: RabbitCluster }, context: BuildContext, observation: ClusterObservation, signal: AbortSignal): Promise<StepOutcome> {
+  private async perform(
+    step: Step,
+    recorded: { cluster: RabbitCluster },
+    context: BuildContext,
+    observation: ClusterObservation,
+    signal: AbortSignal,
+  ): Promise<StepOutcome> {
     const { cluster } = recorded;
     const namespace = cluster.metadata.namespace!;
     const operations = this.nodeOperations(namespace);
@@ -309,7 +347,12 @@ export class RabbitClusterReconciler implements Reconciler {
           throwIfStopped(signal);
           await operations.revive(step.pod, signal);
           recorded.cluster = await this.recordRemoval(cluster, undefined);
-          await this.event(cluster, "Normal", "NodeRevived", `${step.node} stays in the cluster (its removal cannot go on now) and was taken out of maintenance`);
+          await this.event(
+            cluster,
+            "Normal",
+            "NodeRevived",
+            `${step.node} stays in the cluster (its removal cannot go on now) and was taken out of maintenance`,
+          );
           return refusal;
         }
         const removal = observation.removal;
@@ -322,19 +365,33 @@ export class RabbitClusterReconciler implements Reconciler {
           await this.event(cluster, "Normal", "RemovingNode", `draining ${step.node} before it leaves the cluster`);
         } else {
           log.info("resuming an interrupted node removal", { node: step.node, startedAt: removal.startedAt });
-          await this.event(cluster, "Normal", "ResumingNodeRemoval", `resuming the removal of ${step.node}, interrupted after it started at ${removal.startedAt}`);
+          await this.event(
+            cluster,
+            "Normal",
+            "ResumingNodeRemoval",
+            `resuming the removal of ${step.node}, interrupted after it started at ${removal.startedAt}`,
+          );
         }
         throwIfStopped(signal);
         await operations.drain(step.pod, 300, signal);
-        const other = observation.pods.find((p) => p.ready && p.name !== step.pod && p.type === "disc") ?? observation.pods.find((p) => p.ready && p.name !== step.pod);
+        const other =
+          observation.pods.find((p) => p.ready && p.name !== step.pod && p.type === "disc") ?? observation.pods.find((p) => p.ready && p.name !== step.pod);
         throwIfStopped(signal);
         if (other) await operations.shrinkQuorumQueues(other.name, step.node, signal);
+        // Stream commands from the first disc node: it is in the stream coordinator (see topology/connection.ts).
+        const coordinatorPod = observation.pods.find((p) => p.ready && p.name !== step.pod && p.type === "disc" && p.ordinal === 0) ?? other;
+        if (coordinatorPod) await this.moveStreamReplicas(cluster, context, observation, step.node, coordinatorPod.name, operations, signal);
         // The point of no return: the spec may have changed while the node was draining.
         const latest = this.latest(cluster);
         if (latest.spec.nodes[step.type] > step.ordinal) return { requeueAfterMs: 1_000 };
-        const statefulSet = buildChildren(cluster, context).find((c) => c.kind === "StatefulSet" && c.metadata?.name === clusterNames(cluster).statefulSet(step.type)) as V1StatefulSet;
+        const statefulSet = buildChildren(cluster, context).find(
+          (c) => c.kind === "StatefulSet" && c.metadata?.name === clusterNames(cluster).statefulSet(step.type),
+        ) as V1StatefulSet;
         throwIfStopped(signal);
-        await this.options.writer.apply({ ...statefulSet, spec: { ...statefulSet.spec!, replicas: step.ordinal } } as KubeObject, this.cached(statefulSet as KubeObject));
+        await this.options.writer.apply(
+          { ...statefulSet, spec: { ...statefulSet.spec!, replicas: step.ordinal } } as KubeObject,
+          this.cached(statefulSet as KubeObject),
+        );
         return { requeueAfterMs: SETTLING_REQUEUE_MS };
       }
       case "reviveNode":
@@ -342,14 +399,24 @@ export class RabbitClusterReconciler implements Reconciler {
         throwIfStopped(signal);
         await operations.revive(step.pod, signal);
         recorded.cluster = await this.recordRemoval(cluster, undefined);
-        await this.event(cluster, "Normal", "NodeRevived", `${step.node} is wanted again (spec.nodes changed while it was being removed) and was taken out of maintenance`);
+        await this.event(
+          cluster,
+          "Normal",
+          "NodeRevived",
+          `${step.node} is wanted again (spec.nodes changed while it was being removed) and was taken out of maintenance`,
+        );
         return { requeueAfterMs: SETTLING_REQUEUE_MS };
       case "growQuorumQueues": {
         log.info("adding quorum queue members", { node: step.node, vhost: step.vhost, queues: step.queues.length });
         throwIfStopped(signal);
         await operations.growQuorumQueues(step.fromPod, step.node, { vhost: step.vhost, names: step.queues }, signal);
         const listed = step.queues.length > 5 ? `${step.queues.slice(0, 5).join(", ")} and ${step.queues.length - 5} more` : step.queues.join(", ");
-        await this.event(cluster, "Normal", "QuorumQueuesGrown", `added a member on ${step.node} to ${step.queues.length} quorum queue(s) of vhost ${step.vhost} short of replicas: ${listed}`);
+        await this.event(
+          cluster,
+          "Normal",
+          "QuorumQueuesGrown",
+          `added a member on ${step.node} to ${step.queues.length} quorum queue(s) of vhost ${step.vhost} short of replicas: ${listed}`,
+        );
         return { requeueAfterMs: 1_000 };
       }
       case "forgetNode":
@@ -368,7 +435,10 @@ export class RabbitClusterReconciler implements Reconciler {
         const failing = observation.pods.some((p) => p.name === step.pod && p.failure && !p.ready);
         const critical = failing ? { critical: false, detail: "" } : await operations.quorumCritical(step.pod, signal);
         if (critical.critical) {
-          return { blocked: blocked("RollingRestartWaiting", `${step.pod} waits to restart: quorum queues would lose their majority without it: ${critical.detail}`), requeueAfterMs: 15_000 };
+          return {
+            blocked: blocked("RollingRestartWaiting", `${step.pod} waits to restart: quorum queues would lose their majority without it: ${critical.detail}`),
+            requeueAfterMs: 15_000,
+          };
         }
         log.info("restarting pod for a new template", { pod: step.pod });
         throwIfStopped(signal);
@@ -377,6 +447,61 @@ export class RabbitClusterReconciler implements Reconciler {
         return { requeueAfterMs: SETTLING_REQUEUE_MS };
       }
     }
+  }
+
+  /**
+   * The plugins the spec enables that its image lacks, as a message; undefined when it has them
+   * all, or when no ready pod runs that image yet to ask (a new image: the roll's own check then
+   * stops at the first pod that fails). Each image is asked once.
+   */
+  private async missingPlugins(cluster: RabbitCluster, observation: ClusterObservation, signal: AbortSignal): Promise<string | undefined> {
+    const image = cluster.spec.image;
+    let asking = this.pluginsByImage.get(image);
+    if (!asking) {
+      const pod = observation.pods.find((p) => p.ready && p.image === image);
+      if (!pod) return undefined;
+      // One question per image, shared by the reconciles of every cluster that runs it.
+      asking = this.nodeOperations(cluster.metadata.namespace!)
+        .availablePlugins(pod.name, signal)
+        .then((plugins) => new Set(plugins));
+      this.pluginsByImage.set(image, asking);
+      asking.catch(() => this.pluginsByImage.delete(image));
+    }
+    const available = await asking;
+    const missing = enabledPlugins(cluster).filter((plugin) => !available.has(plugin));
+    if (missing.length === 0) return undefined;
+    return `image ${image} has no plugin ${missing.join(", ")}: the configuration is not rolled out (a node would not start). Its plugins: ${[...available].sort().join(", ")}`;
+  }
+
+  /** Gives each stream with a replica on the leaving node one on a disc node that stays, then removes the leaving one's. */
+  private async moveStreamReplicas(
+    cluster: RabbitCluster,
+    context: BuildContext,
+    observation: ClusterObservation,
+    leaving: string,
+    fromPod: string,
+    operations: NodeOperations,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const streams = [];
+    for (const vhost of await this.management(cluster, context).vhostsWithStreams()) streams.push(...(await operations.streams(fromPod, vhost, signal)));
+    const moves = streamReplicaMoves(cluster, observation, leaving, streams, this.options.clusterDomain);
+    for (const move of moves) {
+      const stream = { vhost: move.vhost, name: move.name };
+      throwIfStopped(signal);
+      if (move.add) await operations.addStreamReplica(fromPod, stream, move.add, signal);
+      throwIfStopped(signal);
+      await operations.deleteStreamReplica(fromPod, stream, move.remove, signal);
+    }
+    if (moves.length === 0) return;
+    const listed = moves.slice(0, 5).map((move) => `${move.vhost === "/" ? "" : `${move.vhost}/`}${move.name}${move.add ? ` (to ${move.add})` : ""}`);
+    const more = moves.length > 5 ? ` and ${moves.length - 5} more` : "";
+    await this.event(
+      cluster,
+      "Normal",
+      "StreamReplicasMoved",
+      `removed the replicas of ${moves.length} stream(s) from ${leaving}, which leaves the cluster: ${listed.join(", ")}${more}`,
+    );
   }
 
   /** Why this node may not leave now (a blocking condition), or undefined when it may. */
@@ -389,12 +514,23 @@ export class RabbitClusterReconciler implements Reconciler {
   ): Promise<StepOutcome | undefined> {
     const critical = await operations.quorumCritical(step.pod, signal);
     if (critical.critical) {
-      return { blocked: blocked("ScaleDownBlocked", `${step.node} cannot leave yet: quorum queues would lose their majority without it: ${critical.detail}`), requeueAfterMs: 30_000 };
+      return {
+        blocked: blocked("ScaleDownBlocked", `${step.node} cannot leave yet: quorum queues would lose their majority without it: ${critical.detail}`),
+        requeueAfterMs: 30_000,
+      };
     }
-    const holding = await this.classicQueuesHoldingMessages(operations, step.pod, await this.management(cluster, context).durableClassicQueuesOn(step.node), signal);
+    const holding = await this.classicQueuesHoldingMessages(
+      operations,
+      step.pod,
+      await this.management(cluster, context).durableClassicQueuesOn(step.node),
+      signal,
+    );
     if (holding.length > 0) {
       return {
-        blocked: blocked("ScaleDownBlocked", `${step.node} cannot leave: durable classic queues on it hold messages that would be lost: ${holding.slice(0, 10).join(", ")}. Consume or move them first.`),
+        blocked: blocked(
+          "ScaleDownBlocked",
+          `${step.node} cannot leave: durable classic queues on it hold messages that would be lost: ${holding.slice(0, 10).join(", ")}. Consume or move them first.`,
+        ),
         requeueAfterMs: 15_000,
       };
     }
@@ -431,7 +567,8 @@ export class RabbitClusterReconciler implements Reconciler {
       for (const queue of queues.filter((q) => q.vhost === vhost)) {
         // Listed as living there but not answering from there: its messages may be on disk.
         const messages = counts.get(queue.name) ?? Number.POSITIVE_INFINITY;
-        if (messages > 0) holding.push(`${vhost === "/" ? "" : `${vhost}/`}${queue.name} (${Number.isFinite(messages) ? messages : "unknown number of"} messages)`);
+        if (messages > 0)
+          holding.push(`${vhost === "/" ? "" : `${vhost}/`}${queue.name} (${Number.isFinite(messages) ? messages : "unknown number of"} messages)`);
       }
     }
     return holding;
@@ -457,10 +594,19 @@ export class RabbitClusterReconciler implements Reconciler {
     const now = this.now();
     const generation = cluster.metadata.generation;
     const values: ConditionValue[] = observation
-      ? [allReplicasReady(cluster, observation), clusterAvailable(observation), reconcileSuccess, ready(cluster, observation, this.options.clusterDomain, reconcileSuccess)]
+      ? [
+          allReplicasReady(cluster, observation),
+          clusterAvailable(observation),
+          reconcileSuccess,
+          ready(cluster, observation, this.options.clusterDomain, reconcileSuccess),
+        ]
       : [reconcileSuccess, { type: "Ready", status: "False", reason: reconcileSuccess.reason, message: reconcileSuccess.message }];
     const previous = cluster.status?.conditions ?? [];
-    const { conditions, transitioned } = setConditions(previous, values.map((v) => ({ ...v, observedGeneration: generation })), now);
+    const { conditions, transitioned } = setConditions(
+      previous,
+      values.map((v) => ({ ...v, observedGeneration: generation })),
+      now,
+    );
     const { nodeRemoval, ...previousStatus } = cluster.status ?? {};
     // The record goes once the node's replica is gone (or it was cleared by this reconcile).
     const removal = observation ? pendingRemoval({ ...observation, removal: nodeRemoval }) : nodeRemoval;
@@ -476,7 +622,12 @@ export class RabbitClusterReconciler implements Reconciler {
     for (const type of transitioned) {
       const condition = conditions.find((c) => c.type === type)!;
       if (type === "Ready") {
-        await this.event(cluster, condition.status === "True" ? "Normal" : "Warning", condition.status === "True" ? "ClusterReady" : condition.reason, condition.message);
+        await this.event(
+          cluster,
+          condition.status === "True" ? "Normal" : "Warning",
+          condition.status === "True" ? "ClusterReady" : condition.reason,
+          condition.message,
+        );
       } else if (type === "ReconcileSuccess" && condition.status === "False") {
         await this.event(cluster, "Warning", condition.reason, condition.message);
       }

@@ -1,8 +1,7 @@
 // The RabbitCluster's conditions, each a pure function of what was observed. The reconciler patches
 // status only when the result differs from what is stored.
 import type { RabbitCluster, RabbitClusterStatus } from "../../api/index.js";
-import { clusterNames, nodeName, serviceHost } from "../../resources/names.js";
-import { PORTS } from "../../rabbitmq/ports.js";
+import { clusterEndpoints, clusterNames, nodeName } from "../../resources/names.js";
 import type { ClusterObservation } from "./observation.js";
 import { NODE_TYPES } from "./observation.js";
 import { pendingRemoval } from "./plan.js";
@@ -42,7 +41,12 @@ export function allReplicasReady(cluster: RabbitCluster, observation: ClusterObs
 
 export function clusterAvailable(observation: ClusterObservation): ConditionValue {
   if (!observation.rabbitNodes) {
-    return { type: "ClusterAvailable", status: "False", reason: observation.rabbitErrorReason ?? "ManagementAPIUnreachable", message: observation.rabbitError ?? "the management API cannot be reached" };
+    return {
+      type: "ClusterAvailable",
+      status: "False",
+      reason: observation.rabbitErrorReason ?? "ManagementAPIUnreachable",
+      message: observation.rabbitError ?? "the management API cannot be reached",
+    };
   }
   const running = observation.rabbitNodes.filter((n) => n.running).length;
   return running > 0
@@ -70,13 +74,19 @@ export function membershipMatches(cluster: RabbitCluster, observation: ClusterOb
   }
   return problems.length === 0
     ? undefined
-    : { type: "Ready", status: "False", reason: "MembershipMismatch", message: problems.slice(0, 5).join("; ") + (problems.length > 5 ? `; and ${problems.length - 5} more` : "") };
+    : {
+        type: "Ready",
+        status: "False",
+        reason: "MembershipMismatch",
+        message: problems.slice(0, 5).join("; ") + (problems.length > 5 ? `; and ${problems.length - 5} more` : ""),
+      };
 }
 
 export function ready(cluster: RabbitCluster, observation: ClusterObservation, clusterDomain: string, reconcileSuccess: ConditionValue): ConditionValue {
   // A node in maintenance mode still looks ready to Kubernetes until its probe fails three times.
   const removal = pendingRemoval(observation);
-  if (removal) return { type: "Ready", status: "False", reason: "RemovingNode", message: `${removal.node} is being removed (drained since ${removal.startedAt})` };
+  if (removal)
+    return { type: "Ready", status: "False", reason: "RemovingNode", message: `${removal.node} is being removed (drained since ${removal.startedAt})` };
   const replicas = allReplicasReady(cluster, observation);
   if (replicas.status !== "True") return { type: "Ready", status: "False", reason: replicas.reason, message: replicas.message };
   const available = clusterAvailable(observation);
@@ -88,9 +98,12 @@ export function ready(cluster: RabbitCluster, observation: ClusterObservation, c
 }
 
 /** The parts of status that do not depend on conditions. */
-export function statusDetails(cluster: RabbitCluster, observation: ClusterObservation, clusterDomain: string): Omit<RabbitClusterStatus, "conditions" | "observedGeneration"> {
+export function statusDetails(
+  cluster: RabbitCluster,
+  observation: ClusterObservation,
+  clusterDomain: string,
+): Omit<RabbitClusterStatus, "conditions" | "observedGeneration"> {
   const names = clusterNames(cluster);
-  const host = serviceHost(cluster, clusterDomain);
   return {
     ...(observation.rabbitNodes ? { nodes: [...observation.rabbitNodes].sort((a, b) => a.name.localeCompare(b.name)) } : {}),
     defaultUser: {
@@ -101,6 +114,6 @@ export function statusDetails(cluster: RabbitCluster, observation: ClusterObserv
       },
       serviceReference: { name: names.clientService, namespace: cluster.metadata.namespace! },
     },
-    endpoints: { amqp: `amqp://${host}:${PORTS.amqp}`, management: `http://${host}:${PORTS.management}` },
+    endpoints: clusterEndpoints(cluster, clusterDomain),
   };
 }

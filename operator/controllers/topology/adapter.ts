@@ -5,11 +5,11 @@
 // events, backoff, drift) is the generic part's business.
 import type { V1Secret } from "@kubernetes/client-node";
 import type { ClusterReference, KindDefinition, ObjectMeta, TopologyStatus, User } from "../../api/index.js";
-import type { ManagementClient } from "../../rabbitmq/management.js";
+import type { ManagementClient, TopologyListing } from "../../rabbitmq/management.js";
 import type { ObjectWriter } from "../../runtime/apply.js";
 import type { KubeClients } from "../../runtime/clients.js";
 import type { KubeObject } from "../../runtime/kube-object.js";
-import type { SnapshotIndex, Listing } from "./snapshot.js";
+import type { SnapshotIndex } from "./snapshot.js";
 
 /** What every topology custom resource has. */
 export interface TopologyResource extends KubeObject {
@@ -100,7 +100,7 @@ export interface DeletionOrder<R extends TopologyResource, Desired> {
 export interface TopologyAdapter<R extends TopologyResource, Desired, Observed> {
   readonly definition: KindDefinition;
   /** The bulk listings (one request each) observeInSnapshot reads. */
-  readonly listings: readonly Listing[];
+  readonly listings: readonly TopologyListing[];
   /** The desired object, or why it cannot be built yet (a missing Secret or User). */
   prepare(resource: R, context: PrepareContext): Desired | Problem | Promise<Desired | Problem>;
   /** How users know the object: `queue "orders" in vhost "/"`. */
@@ -115,6 +115,8 @@ export interface TopologyAdapter<R extends TopologyResource, Desired, Observed> 
   declare(client: ManagementClient, desired: Desired, observed: Observed | undefined): Promise<void>;
   /** Removes the object from RabbitMQ; succeeds when it is already absent. */
   delete(client: ManagementClient, desired: Desired): Promise<void>;
+  /** Whether the object is a stream, declared and deleted through the cluster's streamConnection (connection.ts). */
+  isStream?(desired: Desired): boolean;
   /** When its deletion in RabbitMQ must wait until other objects of ours are gone. */
   readonly deletionOrder?: DeletionOrder<R, Desired>;
   /** Which RabbitMQ objects this one cannot exist without (read from the spec). */
@@ -125,4 +127,9 @@ export interface TopologyAdapter<R extends TopologyResource, Desired, Observed> 
   caveats?(desired: Desired, observed: Observed | undefined): string[];
   /** Status fields of this kind beyond observedGeneration and conditions. */
   statusFields?(resource: R, desired: Desired | undefined): Record<string, unknown>;
+  /**
+   * Secrets of the object's namespace it reads besides its connection Secret (a User's credentials,
+   * generated or imported): a change to one of them reconciles the object.
+   */
+  secretsRead?(resource: R): string[];
 }

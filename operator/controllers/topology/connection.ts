@@ -4,8 +4,8 @@
 import type { V1Secret } from "@kubernetes/client-node";
 import type { ClusterReference, RabbitCluster } from "../../api/index.js";
 import type { ManagementConnection } from "../../rabbitmq/management.js";
-import { PORTS } from "../../rabbitmq/ports.js";
-import { clusterNames, serviceHost } from "../../resources/names.js";
+import { clusterNames, managementUrl, nodeHost, serviceHost } from "../../resources/names.js";
+import { secretValue } from "../../resources/secrets.js";
 import { Problem } from "./adapter.js";
 
 /**
@@ -18,6 +18,17 @@ export interface ClusterConnection {
   /** Objects with the same key are in the same cluster, seen by the same user: one bulk listing serves them all. */
   key: string;
   connection: ManagementConnection;
+  /**
+   * For stream declarations and deletions: the management API of the cluster's first disc node
+   * (a RabbitCluster's; none for a connection Secret). RabbitMQ 3.10.0-3.10.10 mishandle a
+   * stream command that reaches a node outside the stream coordinator (a node that joined after
+   * the first stream was declared, until the coordinator adds it): it tries to start a second
+   * coordinator, fails after 25 s, and a request given up meanwhile leaves that node broken for
+   * every later stream command (fixed upstream in 3.10.11). The first disc node is in the
+   * coordinator whenever a stream exists: the first stream command reached it, or it was running
+   * when one did.
+   */
+  streamConnection?: ManagementConnection;
   /** For messages: `RabbitCluster messaging/demo`, `the cluster of Secret team-a/external`. */
   description: string;
 }
@@ -27,22 +38,20 @@ export interface ConnectionLookups {
   secret(namespace: string, name: string): V1Secret | undefined;
   /** Base URL of a RabbitCluster's management API. */
   clusterEndpoint(cluster: RabbitCluster): string;
+  /** Base URL of the management API of a RabbitCluster's first disc node (see streamConnection). */
+  firstNodeEndpoint?(cluster: RabbitCluster): string;
   /** The namespaces the operator watches; undefined or empty: all. */
   watchedNamespaces?: readonly string[];
 }
 
 /** The client Service's DNS name: the operator runs inside the Kubernetes cluster. */
 export function inClusterEndpoint(clusterDomain: string): (cluster: RabbitCluster) => string {
-  return (cluster) => `http://${serviceHost(cluster, clusterDomain)}:${PORTS.management}`;
+  return (cluster) => managementUrl(serviceHost(cluster, clusterDomain));
 }
 
-/** A Secret's value as text; undefined when the key is absent or empty. */
-export function secretValue(secret: V1Secret | undefined, key: string): string | undefined {
-  const encoded = secret?.data?.[key];
-  if (encoded !== undefined && encoded !== "") return Buffer.from(encoded, "base64").toString("utf8");
-  // stringData is write-only on a real API server, but objects built in tests may carry it.
-  const plain = secret?.stringData?.[key];
-  return plain === undefined || plain === "" ? undefined : plain;
+/** The first disc node's DNS name under the headless Service. */
+export function inClusterFirstNodeEndpoint(clusterDomain: string): (cluster: RabbitCluster) => string {
+  return (cluster) => managementUrl(nodeHost(cluster, "disc", 0, clusterDomain));
 }
 
 /** Whether the cluster lets objects of `namespace` use it. */
@@ -71,7 +80,10 @@ export function resolveConnection(reference: ClusterReference, objectNamespace: 
 function viaRabbitCluster(name: string, namespace: string, objectNamespace: string, lookups: ConnectionLookups): ClusterConnection | Problem {
   const watched = lookups.watchedNamespaces ?? [];
   if (watched.length > 0 && !watched.includes(namespace)) {
-    return new Problem("ClusterNotWatched", `RabbitCluster ${namespace}/${name} is in a namespace the operator does not watch (it watches ${watched.join(", ")})`);
+    return new Problem(
+      "ClusterNotWatched",
+      `RabbitCluster ${namespace}/${name} is in a namespace the operator does not watch (it watches ${watched.join(", ")})`,
+    );
   }
   const cluster = lookups.cluster(namespace, name);
   if (!cluster) return new Problem("ClusterNotFound", `RabbitCluster ${namespace}/${name} does not exist`, true);
@@ -90,7 +102,13 @@ function viaRabbitCluster(name: string, namespace: string, objectNamespace: stri
     return new Problem("ClusterNotReady", `RabbitCluster ${namespace}/${name} has no default user yet (Secret ${namespace}/${secretName})`);
   }
   const url = lookups.clusterEndpoint(cluster);
-  return { key: `${url}\u0000${username}`, connection: { url, username, password }, description: `RabbitCluster ${namespace}/${name}` };
+  const firstNode = lookups.firstNodeEndpoint?.(cluster);
+  return {
+    key: `${url}\u0000${username}`,
+    connection: { url, username, password },
+    ...(firstNode ? { streamConnection: { url: firstNode, username, password } } : {}),
+    description: `RabbitCluster ${namespace}/${name}`,
+  };
 }
 
 function viaConnectionSecret(secretName: string, namespace: string, lookups: ConnectionLookups): ClusterConnection | Problem {
@@ -103,7 +121,10 @@ function viaConnectionSecret(secretName: string, namespace: string, lookups: Con
   const uri = secretValue(secret, "uri")!;
   const url = normalizeUri(uri);
   if (url === undefined) {
-    return new Problem("InvalidConnectionSecret", `connection Secret ${namespace}/${secretName}: uri must be an http(s) URL of the management API, e.g. http://host:15672`);
+    return new Problem(
+      "InvalidConnectionSecret",
+      `connection Secret ${namespace}/${secretName}: uri must be an http(s) URL of the management API, e.g. http://host:15672`,
+    );
   }
   const username = secretValue(secret, "username")!;
   return {

@@ -4,7 +4,8 @@
 // handed to their controller, which declares them again; when everything is in sync nothing is
 // written, to Kubernetes or to RabbitMQ. Per-object GETs on a timer would not scale to tens of
 // thousands of objects.
-import type { ManagementClient, ManagementConnection } from "../../rabbitmq/management.js";
+import type { ManagementClient, ManagementConnection, TopologyListing } from "../../rabbitmq/management.js";
+import { sleep, systemClock, type Clock } from "../../runtime/clock.js";
 import { describeError } from "../../runtime/errors.js";
 import type { Informer } from "../../runtime/informer.js";
 import { keyOf } from "../../runtime/keys.js";
@@ -12,8 +13,9 @@ import type { Logger } from "../../runtime/logger.js";
 import type { Runnable } from "../../runtime/manager.js";
 import { Problem, type TopologyAdapter, type TopologyLookups, type TopologyResource } from "./adapter.js";
 import { resolveConnection, type ClusterConnection, type ConnectionLookups } from "./connection.js";
+import { withSecretsLoaded, type TopologySecrets } from "./secrets.js";
 import { TOPOLOGY_FINALIZER } from "./reconciler.js";
-import { takeSnapshot, type Listing, type SnapshotIndex } from "./snapshot.js";
+import { takeSnapshot, type SnapshotIndex } from "./snapshot.js";
 import { isReadyForGeneration } from "./status.js";
 
 /** An object ready to be compared with a snapshot. */
@@ -27,13 +29,17 @@ export interface DriftCheck {
 /** One kind, as the detector sees it: its objects, its listings, how to check one, where to send it. */
 export interface DriftParticipant {
   kind: string;
-  listings: readonly Listing[];
+  listings: readonly TopologyListing[];
   objects(): TopologyResource[];
   prepareCheck(object: TopologyResource, lookups: TopologyLookups): Promise<DriftCheck | Problem>;
   enqueue(key: string): void;
 }
 
-export function driftParticipant<R extends TopologyResource, D, O>(adapter: TopologyAdapter<R, D, O>, informer: Informer<R>, enqueue: (key: string) => void): DriftParticipant {
+export function driftParticipant<R extends TopologyResource, D, O>(
+  adapter: TopologyAdapter<R, D, O>,
+  informer: Informer<R>,
+  enqueue: (key: string) => void,
+): DriftParticipant {
   const kind = adapter.definition.kind;
   return {
     kind,
@@ -79,8 +85,12 @@ export interface DriftReport {
 export interface DriftDetectorOptions {
   participants: readonly DriftParticipant[];
   lookups: TopologyLookups & ConnectionLookups;
+  /** Reads the Secret values the lookups have not read yet (secrets.ts); without it, lookups have them all. */
+  secrets?: Pick<TopologySecrets, "load">;
   managementClient: (connection: ManagementConnection) => ManagementClient;
   periodMs: number;
+  /** The manager's: the wait between rounds follows the clock the rest of the runtime reads. */
+  clock?: Clock;
   logger: Logger;
   onReport?: (report: DriftReport) => void;
 }
@@ -90,8 +100,15 @@ export class DriftDetector implements Runnable {
 
   constructor(private readonly options: DriftDetectorOptions) {}
 
+  private withSecrets<T>(body: () => Promise<T>): Promise<T> {
+    return this.options.secrets ? withSecretsLoaded(this.options.secrets, body) : body();
+  }
+
   async run(signal: AbortSignal): Promise<void> {
-    while (await sleep(this.options.periodMs, signal)) {
+    const clock = this.options.clock ?? systemClock;
+    for (;;) {
+      await sleep(clock, this.options.periodMs, signal);
+      if (signal.aborted) return;
       try {
         await this.checkOnce();
       } catch (error) {
@@ -102,22 +119,23 @@ export class DriftDetector implements Runnable {
 
   /** One round: every cluster listed once, every Ready object compared, the differing ones enqueued. */
   async checkOnce(): Promise<DriftReport> {
-    const groups = new Map<string, { connection: ClusterConnection; listings: Set<Listing>; checks: DriftCheck[] }>();
+    const groups = new Map<string, { connection: ClusterConnection; listings: Set<TopologyListing>; checks: DriftCheck[] }>();
     const byKind = new Map(this.options.participants.map((participant) => [participant.kind, participant]));
     for (const participant of this.options.participants) {
       for (const object of participant.objects()) {
         if (!isDriftCandidate(object)) continue;
-        const connection = resolveConnection(object.spec.rabbitmqClusterReference, object.metadata.namespace ?? "", this.options.lookups);
-        if (connection instanceof Problem) {
+        const prepared = await this.withSecrets(async () => {
+          const connection = resolveConnection(object.spec.rabbitmqClusterReference, object.metadata.namespace ?? "", this.options.lookups);
           // It was declared, and now its cluster cannot be reached through Kubernetes: its reconcile says why.
+          if (connection instanceof Problem) return connection;
+          const check = await participant.prepareCheck(object, this.options.lookups);
+          return check instanceof Problem ? check : { connection, check };
+        });
+        if (prepared instanceof Problem) {
           participant.enqueue(keyOf(object));
           continue;
         }
-        const check = await participant.prepareCheck(object, this.options.lookups);
-        if (check instanceof Problem) {
-          participant.enqueue(keyOf(object));
-          continue;
-        }
+        const { connection, check } = prepared;
         let group = groups.get(connection.key);
         if (!group) groups.set(connection.key, (group = { connection, listings: new Set(), checks: [] }));
         for (const listing of participant.listings) group.listings.add(listing);
@@ -132,7 +150,10 @@ export class DriftDetector implements Runnable {
         snapshot = await takeSnapshot(this.options.managementClient(group.connection.connection), group.listings);
       } catch (error) {
         report.failedClusters++;
-        this.options.logger.warn("cannot list the topology of a cluster; its objects are checked next time", { cluster: group.connection.description, error: describeError(error) });
+        this.options.logger.warn("cannot list the topology of a cluster; its objects are checked next time", {
+          cluster: group.connection.description,
+          error: describeError(error),
+        });
         continue;
       }
       report.checked += group.checks.length;
@@ -146,20 +167,4 @@ export class DriftDetector implements Runnable {
     this.options.onReport?.(report);
     return report;
   }
-}
-
-/** Resolves true after ms, false as soon as the signal aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve(true);
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }

@@ -7,24 +7,21 @@ import { RABBIT_CLUSTER, TOPOLOGY_KINDS, type RabbitCluster, type User } from ".
 import { ManagementClient, type AttemptEvent, type ManagementClientOptions, type ManagementConnection } from "../../rabbitmq/management.js";
 import { normalizeBaseUrl } from "../../rabbitmq/management-http.js";
 import { Reachability } from "../../rabbitmq/reachability.js";
-import type { Controller } from "../../runtime/controller.js";
+import type { Controller, Reconciler } from "../../runtime/controller.js";
 import type { Informer } from "../../runtime/informer.js";
-import { keyOf, ownerKeys } from "../../runtime/keys.js";
+import { keyOf } from "../../runtime/keys.js";
+import { readSecret } from "../../runtime/clients.js";
 import type { KubeObject } from "../../runtime/kube-object.js";
 import { mapTo, type Manager, type WatchSpec } from "../../runtime/manager.js";
 import { RESOURCES, customResource } from "../../runtime/resource-types.js";
-import { clusterNames } from "../../resources/names.js";
+import { MANAGED_SELECTOR, clusterNames } from "../../resources/names.js";
 import { Problem, refKey, type DeletionOrder, type TopologyAdapter, type TopologyLookups, type TopologyRef, type TopologyResource } from "./adapter.js";
-import { inClusterEndpoint, referenceKey, resolveConnection, type ConnectionLookups } from "./connection.js";
+import { ConnectionSecretGuard, ConnectionSecretUsers } from "./connection-secrets.js";
+import { inClusterEndpoint, inClusterFirstNodeEndpoint, referenceKey, resolveConnection, type ConnectionLookups } from "./connection.js";
 import { DriftDetector, driftParticipant, type DriftParticipant } from "./drift.js";
-import { bindingAdapter } from "./kinds/binding.js";
-import { exchangeAdapter } from "./kinds/exchange.js";
-import { permissionAdapter } from "./kinds/permission.js";
-import { policyAdapter } from "./kinds/policy.js";
-import { queueAdapter } from "./kinds/queue.js";
-import { userAdapter } from "./kinds/user.js";
-import { vhostAdapter } from "./kinds/vhost.js";
+import { TOPOLOGY_ADAPTERS } from "./kinds/index.js";
 import { TopologyReconciler } from "./reconciler.js";
+import { SecretNotLoadedError, TopologySecrets, withSecretsLoaded } from "./secrets.js";
 import { isNotReady, isReadyForGeneration } from "./status.js";
 
 export { ALLOWED_NAMESPACES_ANNOTATION, inClusterEndpoint } from "./connection.js";
@@ -38,6 +35,8 @@ export interface TopologyControllerOptions {
   clusterDomain: string;
   /** Base URL of a RabbitCluster's management API; default its client Service's DNS name. */
   clusterEndpoint?: (cluster: RabbitCluster) => string;
+  /** Base URL of its first disc node's management API, for streams; default the node's DNS name. */
+  firstNodeEndpoint?: (cluster: RabbitCluster) => string;
   /** Options of every management API client (timeouts, retries; onAttempt is called too). */
   managementClientOptions?: ManagementClientOptions;
   /** How often every cluster's topology is listed and compared; 0 disables drift detection. */
@@ -51,6 +50,7 @@ export interface TopologyControllerOptions {
 export interface TopologyControllers {
   controllers: Map<string, Controller>;
   drift: DriftDetector | undefined;
+  secrets: TopologySecrets;
 }
 
 /** Secrets of Helm releases can be megabytes each and never matter here: keep them out of the cache. */
@@ -58,10 +58,25 @@ const SECRET_FIELD_SELECTOR = "type!=helm.sh/release.v1";
 
 export function addTopologyControllers(manager: Manager, options: TopologyControllerOptions): TopologyControllers {
   const registry = manager.metrics.registry;
-  const managementRequests = new Counter({ name: "rabbit_operator_management_requests_total", help: "Requests to RabbitMQ management APIs by method (attempts, retries included).", labelNames: ["method"], registers: [registry] });
+  const managementRequests = new Counter({
+    name: "rabbit_operator_management_requests_total",
+    help: "Requests to RabbitMQ management APIs by method (attempts, retries included).",
+    labelNames: ["method"],
+    registers: [registry],
+  });
   const driftChecks = new Counter({ name: "rabbit_operator_topology_drift_checks_total", help: "Rounds of bulk drift checks.", registers: [registry] });
-  const driftFound = new Counter({ name: "rabbit_operator_topology_drift_found_total", help: "Objects found different in RabbitMQ from their spec.", labelNames: ["kind"], registers: [registry] });
-  const driftRepaired = new Counter({ name: "rabbit_operator_topology_drift_repaired_total", help: "Objects declared again after a change made outside the operator.", labelNames: ["kind"], registers: [registry] });
+  const driftFound = new Counter({
+    name: "rabbit_operator_topology_drift_found_total",
+    help: "Objects found different in RabbitMQ from their spec.",
+    labelNames: ["kind"],
+    registers: [registry],
+  });
+  const driftRepaired = new Counter({
+    name: "rabbit_operator_topology_drift_repaired_total",
+    help: "Objects declared again after a change made outside the operator.",
+    labelNames: ["kind"],
+    registers: [registry],
+  });
 
   // One per process: every client of a cluster shares what is known of its reachability. When a
   // cluster answers again, what was put off for it comes back at once (see notAdmitted).
@@ -77,14 +92,21 @@ export function addTopologyControllers(manager: Manager, options: TopologyContro
     });
 
   const clusters = manager.informer<RabbitCluster & KubeObject>(customResource(RABBIT_CLUSTER));
-  const secrets = manager.informer<V1Secret & KubeObject>(RESOURCES.Secret, { fieldSelector: SECRET_FIELD_SELECTOR });
+  // Values only of the Secrets the operator owns; of the others, metadata (see secrets.ts).
+  const secrets = manager.informer<V1Secret & KubeObject>(RESOURCES.Secret, { fieldSelector: SECRET_FIELD_SELECTOR, metadataOnly: true });
+  const topologySecrets = new TopologySecrets(
+    manager.informer<V1Secret & KubeObject>(RESOURCES.Secret, { labelSelector: MANAGED_SELECTOR }),
+    secrets,
+    (namespace, name) => readSecret(manager.clients, namespace, name),
+  );
   const informers = new Map(TOPOLOGY_KINDS.map((kind) => [kind.kind, manager.informer<TopologyResource>(customResource(kind))]));
   const users = informers.get("User") as unknown as Informer<User & KubeObject>;
   const lookups: TopologyLookups & ConnectionLookups = {
     cluster: (namespace, name) => clusters.get(name, namespace),
-    secret: (namespace, name) => secrets.get(name, namespace),
+    secret: (namespace, name) => topologySecrets.get(namespace, name),
     user: (namespace, name) => users.get(name, namespace),
     clusterEndpoint: options.clusterEndpoint ?? inClusterEndpoint(options.clusterDomain),
+    firstNodeEndpoint: options.firstNodeEndpoint ?? inClusterFirstNodeEndpoint(options.clusterDomain),
     watchedNamespaces: options.watchedNamespaces,
   };
 
@@ -97,15 +119,18 @@ export function addTopologyControllers(manager: Manager, options: TopologyContro
     needs: (object) => adapter.needs(object as R),
     provides: (object) => adapter.provides(object as R),
   });
-  dependencies.push(
-    dependencyView(vhostAdapter),
-    dependencyView(userAdapter),
-    dependencyView(permissionAdapter),
-    dependencyView(queueAdapter),
-    dependencyView(exchangeAdapter),
-    dependencyView(bindingAdapter),
-    dependencyView(policyAdapter),
-  );
+  dependencies.push(...TOPOLOGY_ADAPTERS.map(dependencyView));
+
+  // Connection Secrets stay while objects still need them to delete what they declared.
+  const connectionSecretUsers = new ConnectionSecretUsers((key) => guard.enqueue(key));
+  const secretGuard = new ConnectionSecretGuard({
+    secrets,
+    users: connectionSecretUsers,
+    writer: manager.writer,
+    logger: manager.logger.child({ controller: "connection-secret" }),
+  });
+  const guard = manager.addController({ name: "connection-secret", for: secrets, reconciler: secretGuard });
+  for (const [kind, informer] of informers) connectionSecretUsers.track(kind, informer);
 
   const controllers = new Map<string, Controller>();
   const participants: DriftParticipant[] = [];
@@ -118,23 +143,27 @@ export function addTopologyControllers(manager: Manager, options: TopologyContro
       for: informer,
       watches: [
         mapTo(clusters, (cluster) => waitingForCluster(informer, cluster)),
-        mapTo(secrets, (secret) => usingSecret(informer, secret, adapter.definition.kind === "User")),
+        mapTo(secrets, (secret) => usingSecret(informer, secret, adapter)),
         ...dependencies.map((other) => mapTo(other.informer, (changed) => waitingFor(own, changed, other))),
         ...deletionWatches(own, adapter.deletionOrder, dependencies),
       ],
-      reconciler: new TopologyReconciler({
-        adapter,
-        informer,
-        lookups,
-        writer: manager.writer,
-        status: manager.status,
-        events: manager.events,
-        clients: manager.clients,
-        managementClient,
-        logger: manager.logger.child({ controller: name }),
-        dependents: (object) => (adapter.deletionOrder ? dependentsOf(object, adapter.deletionOrder, dependencies) : []),
-        onRepaired: (kind) => driftRepaired.inc({ kind }),
-      }),
+      reconciler: readingSecrets(
+        topologySecrets,
+        new TopologyReconciler({
+          adapter,
+          informer,
+          lookups,
+          writer: manager.writer,
+          status: manager.status,
+          events: manager.events,
+          clients: manager.clients,
+          managementClient,
+          logger: manager.logger.child({ controller: name }),
+          dependents: (object) => (adapter.deletionOrder ? dependentsOf(object, adapter.deletionOrder, dependencies) : []),
+          onRepaired: (kind) => driftRepaired.inc({ kind }),
+          guardConnectionSecret: (namespace, name) => secretGuard.protect(namespace, name),
+        }),
+      ),
       maxConcurrentReconciles: options.maxConcurrentReconciles ?? 4,
       // RabbitMQ refusals and missing dependencies are retried from half a second up to 5 minutes.
       backoff: { baseDelayMs: 500 },
@@ -148,19 +177,20 @@ export function addTopologyControllers(manager: Manager, options: TopologyContro
     for (const [kind, controller] of controllers) {
       for (const object of informers.get(kind)!.list()) {
         if (isReadyForGeneration(object) && !object.metadata.deletionTimestamp) continue;
-        const connection = resolveConnection(object.spec.rabbitmqClusterReference, object.metadata.namespace ?? "", lookups);
+        let connection: ReturnType<typeof resolveConnection>;
+        try {
+          connection = resolveConnection(object.spec.rabbitmqClusterReference, object.metadata.namespace ?? "", lookups);
+        } catch (error) {
+          // Its connection Secret has not been read yet: its reconcile will, so let it run.
+          if (error instanceof SecretNotLoadedError) controller.enqueue(keyOf(object));
+          continue;
+        }
         if (!(connection instanceof Problem) && sameBaseUrl(connection.connection.url, baseUrl)) controller.enqueue(keyOf(object));
       }
     }
   };
 
-  register(vhostAdapter);
-  register(userAdapter);
-  register(permissionAdapter);
-  register(queueAdapter);
-  register(exchangeAdapter);
-  register(bindingAdapter);
-  register(policyAdapter);
+  for (const adapter of TOPOLOGY_ADAPTERS) register(adapter);
 
   const periodMs = options.driftPeriodMs ?? DEFAULT_DRIFT_PERIOD_MS;
   let drift: DriftDetector | undefined;
@@ -168,8 +198,10 @@ export function addTopologyControllers(manager: Manager, options: TopologyContro
     drift = new DriftDetector({
       participants,
       lookups,
+      secrets: topologySecrets,
       managementClient,
       periodMs,
+      clock: manager.clock,
       logger: manager.logger.child({ runnable: "topology-drift" }),
       onReport: (report) => {
         driftChecks.inc();
@@ -178,7 +210,12 @@ export function addTopologyControllers(manager: Manager, options: TopologyContro
     });
     manager.addRunnable(drift);
   }
-  return { controllers, drift };
+  return { controllers, drift, secrets: topologySecrets };
+}
+
+/** A reconciler that reads the Secret values it needs and runs again (withSecretsLoaded). */
+function readingSecrets(secrets: TopologySecrets, reconciler: Reconciler): Reconciler {
+  return { reconcile: (request) => withSecretsLoaded(secrets, async () => (await reconciler.reconcile(request)) ?? {}) };
 }
 
 function sameBaseUrl(url: string, baseUrl: string): boolean {
@@ -206,23 +243,27 @@ function waitingForCluster<R extends TopologyResource>(informer: Informer<R>, cl
 /**
  * Objects a Secret matters to: those whose connection Secret it is (all of them: a changed uri or
  * password must be used at once), those waiting for the cluster whose default user it holds, and
- * for Users the ones whose credentials it holds or is imported from.
+ * those that read it for themselves (a User's credentials, generated or imported).
  */
-function usingSecret<R extends TopologyResource>(informer: Informer<R>, secret: V1Secret & KubeObject, isUserKind: boolean): string[] {
+function usingSecret<R extends TopologyResource>(
+  informer: Informer<R>,
+  secret: V1Secret & KubeObject,
+  adapter: Pick<TopologyAdapter<R, unknown, unknown>, "secretsRead">,
+): string[] {
   const namespace = secret.metadata?.namespace;
   const name = secret.metadata?.name;
   if (!namespace || !name) return [];
   const keys = new Set<string>();
   for (const object of informer.list({ namespace })) {
     if (object.spec.rabbitmqClusterReference.connectionSecret?.name === name) keys.add(keyOf(object));
-    if (isUserKind && (object as unknown as User).spec.importCredentialsSecret?.name === name) keys.add(keyOf(object));
+    if (adapter.secretsRead?.(object).includes(name)) keys.add(keyOf(object));
   }
-  if (isUserKind) for (const key of ownerKeys(secret, customResource(TOPOLOGY_KINDS.find((kind) => kind.kind === "User")!))) keys.add(key);
   const instance = secret.metadata?.labels?.["app.kubernetes.io/instance"];
   if (instance && name === clusterNames({ metadata: { name: instance } } as RabbitCluster).defaultUser) {
     for (const object of informer.list()) {
       const reference = object.spec.rabbitmqClusterReference;
-      if (reference.name === instance && (reference.namespace ?? object.metadata.namespace) === namespace && !isReadyForGeneration(object)) keys.add(keyOf(object));
+      if (reference.name === instance && (reference.namespace ?? object.metadata.namespace) === namespace && !isReadyForGeneration(object))
+        keys.add(keyOf(object));
     }
   }
   return [...keys];
@@ -254,7 +295,11 @@ function dependentsOf<R extends TopologyResource>(object: R, order: DeletionOrde
 }
 
 /** Watches that bring back an object whose deletion waits, whenever one of its dependents changes (goes). */
-function deletionWatches<R extends TopologyResource>(own: DependencyView, order: DeletionOrder<R, unknown> | undefined, all: readonly DependencyView[]): WatchSpec[] {
+function deletionWatches<R extends TopologyResource>(
+  own: DependencyView,
+  order: DeletionOrder<R, unknown> | undefined,
+  all: readonly DependencyView[],
+): WatchSpec[] {
   if (!order) return [];
   // The waiting kind seen through its deletion order: what it waits for stands for what it provides.
   const waiting: DependencyView = { ...own, provides: (object) => order.waitsFor(object as R) };

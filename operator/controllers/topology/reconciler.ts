@@ -18,7 +18,7 @@ import type { Logger } from "../../runtime/logger.js";
 import { customResource } from "../../runtime/resource-types.js";
 import type { StatusWriter } from "../../runtime/status.js";
 import { Problem, type PrepareContext, type TopologyAdapter, type TopologyLookups, type TopologyResource } from "./adapter.js";
-import { resolveConnection, type ConnectionLookups } from "./connection.js";
+import { resolveConnection, type ClusterConnection, type ConnectionLookups } from "./connection.js";
 import { computeStatus, isReadyForGeneration, problemOf, type Outcome } from "./status.js";
 import { NotAdmittedError } from "../../rabbitmq/reachability.js";
 
@@ -55,6 +55,11 @@ export interface TopologyReconcilerOptions<R extends TopologyResource, D, O> {
   dependents?: (object: R) => string[];
   /** Told of every object found different from its spec and declared again (for metrics). */
   onRepaired?: (kind: string) => void;
+  /**
+   * Puts the in-use finalizer on the connection Secret an object is about to use (connection-secrets.ts),
+   * before anything is declared through it: a Secret deleted a moment later still outlives the object.
+   */
+  guardConnectionSecret?: (namespace: string, name: string) => Promise<void>;
 }
 
 export class TopologyReconciler<R extends TopologyResource, D, O> implements Reconciler {
@@ -79,10 +84,15 @@ export class TopologyReconciler<R extends TopologyResource, D, O> implements Rec
     const { adapter } = this.options;
     const connection = resolveConnection(object.spec.rabbitmqClusterReference, object.metadata.namespace ?? "", this.options.lookups);
     if (connection instanceof Problem) return this.fail(object, connection);
+    const secretName = object.spec.rabbitmqClusterReference.connectionSecret?.name;
+    if (secretName) {
+      throwIfStopped(signal);
+      await this.options.guardConnectionSecret?.(object.metadata.namespace ?? "", secretName);
+    }
     const desired = await adapter.prepare(object, this.prepareContext("reconcile"));
     if (desired instanceof Problem) return this.fail(object, desired);
 
-    const client = this.options.managementClient(connection.connection);
+    const client = this.options.managementClient(this.routed(connection, desired));
     const what = adapter.describe(desired);
     let caveats: string[] = [];
     try {
@@ -99,7 +109,10 @@ export class TopologyReconciler<R extends TopologyResource, D, O> implements Rec
         if (remaining.length > 0) {
           return this.fail(
             object,
-            new Problem("NotApplied", `RabbitMQ accepted the declaration of ${what} but did not apply it: ${remaining.join("; ")}. It keeps some settings of an existing object until the object is deleted in RabbitMQ.`),
+            new Problem(
+              "NotApplied",
+              `RabbitMQ accepted the declaration of ${what} but did not apply it: ${remaining.join("; ")}. It keeps some settings of an existing object until the object is deleted in RabbitMQ.`,
+            ),
             desired,
           );
         }
@@ -128,8 +141,7 @@ export class TopologyReconciler<R extends TopologyResource, D, O> implements Rec
     if (connection instanceof Problem) {
       if (!connection.clusterGone) {
         // The cluster is there but may not be used now: letting go would leave the object in RabbitMQ.
-        const hint = "the object is kept until it can be deleted in RabbitMQ (deletionPolicy: retain lets it go without deleting)";
-        return this.fail(object, new Problem(connection.reason, `${connection.message}; ${hint}`));
+        return this.fail(object, keptUntilDeleted(connection));
       }
       // Nothing is left to delete it from; waiting would keep the object (and its namespace) forever.
       await events.event(object, "Warning", "NotDeletedInRabbitMQ", `not deleted in RabbitMQ: ${connection.message}`);
@@ -147,7 +159,8 @@ export class TopologyReconciler<R extends TopologyResource, D, O> implements Rec
     if (order && (order.applies?.(desired, connection.connection.username) ?? true)) {
       const dependents = this.options.dependents?.(object) ?? [];
       if (dependents.length > 0) {
-        const listed = dependents.length > MAX_LISTED ? `${dependents.slice(0, MAX_LISTED).join(", ")} and ${dependents.length - MAX_LISTED} more` : dependents.join(", ");
+        const listed =
+          dependents.length > MAX_LISTED ? `${dependents.slice(0, MAX_LISTED).join(", ")} and ${dependents.length - MAX_LISTED} more` : dependents.join(", ");
         const problem = new Problem(
           "WaitingForContents",
           `${capitalize(what)}: deleted in RabbitMQ once these objects are gone (${order.because}): ${listed}. deletionPolicy: retain lets it go without deleting it in RabbitMQ`,
@@ -159,17 +172,22 @@ export class TopologyReconciler<R extends TopologyResource, D, O> implements Rec
     }
     try {
       throwIfStopped(signal);
-      await adapter.delete(this.options.managementClient(connection.connection), desired);
+      await adapter.delete(this.options.managementClient(this.routed(connection, desired)), desired);
     } catch (error) {
-      if (error instanceof NotAdmittedError) return this.notAdmitted(object, error, "delete", what, connection.description, desired);
+      if (error instanceof NotAdmittedError) return this.notAdmitted(object, error, "delete", what, connection.description, desired, keptUntilDeleted);
       const problem = problemOf(error, "delete", what, connection.description);
-      if (problem) return this.fail(object, problem, desired);
+      if (problem) return this.fail(object, keptUntilDeleted(problem), desired);
       throw error;
     }
     this.log(object).info("deleted in RabbitMQ", { what });
     await events.event(object, "Normal", "Deleted", `${capitalize(what)} was deleted in ${connection.description}`);
     await this.release(object);
     return {};
+  }
+
+  /** Where the object's requests go: streams to the cluster's first disc node (see ClusterConnection.streamConnection). */
+  private routed(connection: ClusterConnection, desired: D): ManagementConnection {
+    return (this.options.adapter.isStream?.(desired) && connection.streamConnection) || connection.connection;
   }
 
   private async release(object: R): Promise<void> {
@@ -191,7 +209,12 @@ export class TopologyReconciler<R extends TopologyResource, D, O> implements Rec
     if (!isReadyForGeneration(object)) return;
     this.options.onRepaired?.(this.options.adapter.definition.kind);
     this.log(object).info("repaired drift", { what, differences });
-    await this.options.events.event(object, "Normal", "DriftRepaired", `${capitalize(what)} was changed outside the operator (${differences.join("; ")}); declared again`);
+    await this.options.events.event(
+      object,
+      "Normal",
+      "DriftRepaired",
+      `${capitalize(what)} was changed outside the operator (${differences.join("; ")}); declared again`,
+    );
   }
 
   /**
@@ -199,9 +222,17 @@ export class TopologyReconciler<R extends TopologyResource, D, O> implements Rec
    * object reports; the object comes back when the cluster may be tried again (its cooldown, not
    * the object's own backoff), or at once when the cluster answers again (index.ts wakes it).
    */
-  private async notAdmitted(object: R, error: NotAdmittedError, action: string, what: string, clusterDescription: string, desired: D): Promise<ReconcileResult> {
+  private async notAdmitted(
+    object: R,
+    error: NotAdmittedError,
+    action: string,
+    what: string,
+    clusterDescription: string,
+    desired: D,
+    explain: (problem: Problem) => Problem = (problem) => problem,
+  ): Promise<ReconcileResult> {
     const problem = error.lastFailure ? problemOf(error.lastFailure, action, what, clusterDescription) : undefined;
-    if (problem) await this.writeStatus(object, { ready: false, problem }, desired);
+    if (problem) await this.writeStatus(object, { ready: false, problem: explain(problem) }, desired);
     return { requeueAfterMs: error.retryAfterMs };
   }
 
@@ -222,6 +253,14 @@ export class TopologyReconciler<R extends TopologyResource, D, O> implements Rec
   private log(object: R): Logger {
     return this.options.logger.child({ [this.options.adapter.definition.singular]: `${object.metadata.namespace}/${object.metadata.name}` });
   }
+}
+
+/** A deletion that cannot be done now: say that the object waits for it, and the way out. */
+function keptUntilDeleted(problem: Problem): Problem {
+  return new Problem(
+    problem.reason,
+    `${problem.message}; the object is kept until it can be deleted in RabbitMQ (deletionPolicy: retain lets it go without deleting)`,
+  );
 }
 
 function capitalize(text: string): string {

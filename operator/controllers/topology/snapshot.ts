@@ -7,44 +7,25 @@ import type {
   PermissionInfo,
   PolicyInfo,
   QueueDefinition,
+  TopologyListing,
+  TopologySnapshot,
   UserInfo,
   UserLimits,
   VhostInfo,
   VhostLimits,
 } from "../../rabbitmq/management.js";
 
-export type Listing = "vhosts" | "vhostLimits" | "users" | "userLimits" | "permissions" | "queues" | "exchanges" | "bindings" | "policies";
-
-export interface PartialSnapshot {
-  vhosts?: VhostInfo[];
-  vhostLimits?: Map<string, VhostLimits>;
-  users?: UserInfo[];
-  userLimits?: Map<string, UserLimits>;
-  permissions?: PermissionInfo[];
-  queues?: QueueDefinition[];
-  exchanges?: ExchangeDefinition[];
-  bindings?: BindingInfo[];
-  policies?: PolicyInfo[];
-}
+export type PartialSnapshot = Partial<TopologySnapshot> & {
+  /** Taken with the vhosts, only when one of them is stopped on some node (see SnapshotIndex.amqpNodes). */
+  amqpNodes?: Set<string> | undefined;
+};
 
 /** Lists what is asked for, in parallel: one request per listing. */
-export async function takeSnapshot(client: ManagementClient, listings: Iterable<Listing>): Promise<SnapshotIndex> {
-  const wanted = new Set(listings);
-  const snapshot: PartialSnapshot = {};
-  const list = async <K extends keyof PartialSnapshot>(key: K & Listing, read: () => Promise<PartialSnapshot[K]>) => {
-    if (wanted.has(key)) snapshot[key] = await read();
-  };
-  await Promise.all([
-    list("vhosts", () => client.listVhosts()),
-    list("vhostLimits", () => client.listVhostLimits()),
-    list("users", () => client.listUsers()),
-    list("userLimits", () => client.listUserLimits()),
-    list("permissions", () => client.listPermissions()),
-    list("queues", () => client.listQueueDefinitions()),
-    list("exchanges", () => client.listExchanges()),
-    list("bindings", () => client.listBindings()),
-    list("policies", () => client.listPolicies()),
-  ]);
+export async function takeSnapshot(client: ManagementClient, listings: Iterable<TopologyListing>): Promise<SnapshotIndex> {
+  const snapshot: PartialSnapshot = await client.listTopology(listings);
+  // A second request only when a vhost is stopped somewhere: is that node serving clients? When
+  // it fails, none is taken to be (no repair this round) rather than failing the whole snapshot.
+  if (snapshot.vhosts?.some((vhost) => vhost.stoppedOn.length > 0)) snapshot.amqpNodes = await client.amqpNodes().catch(() => new Set<string>());
   return new SnapshotIndex(snapshot);
 }
 
@@ -84,6 +65,15 @@ export class SnapshotIndex {
   vhost(name: string): VhostInfo | undefined {
     this.vhosts ??= indexBy(this.required("vhosts"), (v) => v.name);
     return this.vhosts.get(name);
+  }
+
+  /**
+   * Nodes accepting AMQP connections, asked only about nodes some vhost is stopped on (empty when
+   * no vhost is); undefined when the server does not say.
+   */
+  amqpNodes(): ReadonlySet<string> | undefined {
+    this.required("vhosts");
+    return "amqpNodes" in this.snapshot ? this.snapshot.amqpNodes : new Set();
   }
 
   /** {} when the vhost has no limits. */

@@ -25,7 +25,11 @@ export function computeStatus(resource: TopologyResource, outcome: Outcome, kind
   const ready = outcome.ready
     ? { type: "Ready", status: "True" as const, reason: DECLARED, message: outcome.message }
     : { type: "Ready", status: "False" as const, reason: outcome.problem.reason, message: outcome.problem.message };
-  const { conditions, transitioned } = setConditions(resource.status?.conditions, [{ ...ready, ...(generation !== undefined ? { observedGeneration: generation } : {}) }], nowMs);
+  const { conditions, transitioned } = setConditions(
+    resource.status?.conditions,
+    [{ ...ready, ...(generation !== undefined ? { observedGeneration: generation } : {}) }],
+    nowMs,
+  );
   const observedGeneration = outcome.ready ? generation : resource.status?.observedGeneration;
   return {
     status: { ...kindFields, ...(observedGeneration !== undefined ? { observedGeneration } : {}), conditions },

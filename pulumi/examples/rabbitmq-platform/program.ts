@@ -132,7 +132,11 @@ export function declarePlatform(settings: PlatformConfig, externalPassword?: pul
   const { name: clusterName, waitForReady: clusterWaitForReady, ...clusterSpec } = settings.cluster;
   const cluster = new RabbitCluster(
     clusterName,
-    { metadata: { name: clusterName, namespace: namespace.metadata.name }, spec: clusterSpec, ...(clusterWaitForReady !== undefined ? { waitForReady: clusterWaitForReady } : {}) },
+    {
+      metadata: { name: clusterName, namespace: namespace.metadata.name },
+      spec: clusterSpec,
+      ...(clusterWaitForReady !== undefined ? { waitForReady: clusterWaitForReady } : {}),
+    },
     afterOperator,
   );
 
@@ -142,7 +146,12 @@ export function declarePlatform(settings: PlatformConfig, externalPassword?: pul
     if (!externalPassword) throw new Error("externalCluster needs the secret config value externalClusterPassword");
     const external = new ExternalRabbitCluster(
       "external-rabbitmq",
-      { metadata: { namespace: namespace.metadata.name }, uri: settings.externalCluster.uri, username: settings.externalCluster.username, password: externalPassword },
+      {
+        metadata: { namespace: namespace.metadata.name },
+        uri: settings.externalCluster.uri,
+        username: settings.externalCluster.username,
+        password: externalPassword,
+      },
       afterOperator,
     );
     target = external;
@@ -176,16 +185,23 @@ export function declarePlatform(settings: PlatformConfig, externalPassword?: pul
   const key = (vhost: string | undefined, name: string) => `${vhost ?? "/"}/${name}`;
   const queues = new Map<string, Queue>();
   for (const spec of settings.queues) {
-    queues.set(key(spec.vhost, spec.name), new Queue(names.claim("queue", spec.vhost ?? "/", spec.name), { cluster: target, spec: { ...spec, vhost: inVhost(spec.vhost) } }, afterOperator));
+    queues.set(
+      key(spec.vhost, spec.name),
+      new Queue(names.claim("queue", spec.vhost ?? "/", spec.name), { cluster: target, spec: { ...spec, vhost: inVhost(spec.vhost) } }, afterOperator),
+    );
   }
   const exchanges = new Map<string, Exchange>();
   for (const spec of settings.exchanges) {
-    exchanges.set(key(spec.vhost, spec.name), new Exchange(names.claim("exchange", spec.vhost ?? "/", spec.name), { cluster: target, spec: { ...spec, vhost: inVhost(spec.vhost) } }, afterOperator));
+    exchanges.set(
+      key(spec.vhost, spec.name),
+      new Exchange(names.claim("exchange", spec.vhost ?? "/", spec.name), { cluster: target, spec: { ...spec, vhost: inVhost(spec.vhost) } }, afterOperator),
+    );
   }
   for (const spec of settings.bindings) {
     // A binding between objects of this stack is created after them and deleted before them.
     const source = exchanges.get(key(spec.vhost, spec.source));
-    const destination = (spec.destinationType ?? "queue") === "queue" ? queues.get(key(spec.vhost, spec.destination)) : exchanges.get(key(spec.vhost, spec.destination));
+    const destination =
+      (spec.destinationType ?? "queue") === "queue" ? queues.get(key(spec.vhost, spec.destination)) : exchanges.get(key(spec.vhost, spec.destination));
     new Binding(
       names.claim("binding", spec.vhost ?? "/", spec.source, spec.destination, spec.routingKey ?? ""),
       {

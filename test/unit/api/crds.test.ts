@@ -68,7 +68,7 @@ describe.each(ALL_KINDS.map((def) => [def.kind, def] as const))("%s CRD", (kind,
 });
 
 describe("CEL rules", () => {
-  const rulesOf = (node: Schema | undefined) => ((node?.["x-kubernetes-validations"] as { rule: string; message: string }[]) ?? []);
+  const rulesOf = (node: Schema | undefined) => (node?.["x-kubernetes-validations"] as { rule: string; message: string }[]) ?? [];
   const immutableFields = (kind: string) =>
     Object.entries(specSchema(kind).properties!)
       .filter(([, node]) => rulesOf(node).some((r) => r.rule === "self == oldSelf"))

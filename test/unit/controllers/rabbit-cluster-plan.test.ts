@@ -1,7 +1,15 @@
 import { describe, expect, it } from "vitest";
 import type { NodeType } from "../../../operator/api/index.js";
 import type { ClusterObservation, PodObservation } from "../../../operator/controllers/rabbit-cluster/observation.js";
-import { MAX_QUEUES_PER_GROWTH, nextStep, outdatedPods, pendingRemoval, quorumGrowth, replicasToApply } from "../../../operator/controllers/rabbit-cluster/plan.js";
+import {
+  MAX_QUEUES_PER_GROWTH,
+  nextStep,
+  outdatedPods,
+  pendingRemoval,
+  quorumGrowth,
+  replicasToApply,
+  streamReplicaMoves,
+} from "../../../operator/controllers/rabbit-cluster/plan.js";
 import { nodeName } from "../../../operator/resources/names.js";
 import { cluster } from "../fixtures.js";
 
@@ -12,14 +20,20 @@ function settled(disc: number, ram: number, revision = "r1"): ClusterObservation
   const c = cluster({ nodes: { disc, ram } });
   const pods: PodObservation[] = [];
   const rabbitNodes = [];
-  for (const [type, count] of [["disc", disc], ["ram", ram]] as [NodeType, number][]) {
+  for (const [type, count] of [
+    ["disc", disc],
+    ["ram", ram],
+  ] as [NodeType, number][]) {
     for (let ordinal = 0; ordinal < count; ordinal++) {
       pods.push({ name: `demo-${type}-${ordinal}`, type, ordinal, ready: true, terminating: false, revision });
       rabbitNodes.push({ name: nodeName(c, type, ordinal, domain), type, running: true });
     }
   }
   return {
-    statefulSets: { disc: { replicas: disc, readyReplicas: disc, updateRevision: revision }, ram: { replicas: ram, readyReplicas: ram, updateRevision: revision } },
+    statefulSets: {
+      disc: { replicas: disc, readyReplicas: disc, updateRevision: revision },
+      ram: { replicas: ram, readyReplicas: ram, updateRevision: revision },
+    },
     pods,
     volumeClaims: pods.map((p) => ({ name: `persistence-demo-${p.type}-${p.ordinal}`, type: p.type, ordinal: p.ordinal })),
     rabbitNodes,
@@ -42,7 +56,14 @@ describe("nextStep", () => {
 
   it("removes the highest ram node first, then disc nodes", () => {
     const step = nextStep(cluster({ nodes: { disc: 1, ram: 1 } }), settled(3, 2), domain);
-    expect(step).toEqual({ kind: "removeNode", type: "ram", ordinal: 1, pod: "demo-ram-1", node: "rabbit@demo-ram-1.demo-nodes.messaging.svc.cluster.local", resumed: false });
+    expect(step).toEqual({
+      kind: "removeNode",
+      type: "ram",
+      ordinal: 1,
+      pod: "demo-ram-1",
+      node: "rabbit@demo-ram-1.demo-nodes.messaging.svc.cluster.local",
+      resumed: false,
+    });
     const discStep = nextStep(cluster({ nodes: { disc: 1, ram: 2 } }), settled(3, 2), domain);
     expect(discStep).toMatchObject({ kind: "removeNode", type: "disc", ordinal: 2 });
   });
@@ -68,7 +89,11 @@ describe("nextStep", () => {
     });
 
     it("is reverted (the node revived) when the spec keeps the node again", () => {
-      expect(nextStep(cluster({ nodes: { disc: 3, ram: 0 } }), interrupted(), domain)).toEqual({ kind: "reviveNode", pod: "demo-disc-2", node: nodeName(cluster(), "disc", 2, domain) });
+      expect(nextStep(cluster({ nodes: { disc: 3, ram: 0 } }), interrupted(), domain)).toEqual({
+        kind: "reviveNode",
+        pod: "demo-disc-2",
+        node: nodeName(cluster(), "disc", 2, domain),
+      });
     });
 
     it("is done once its replica is gone: the usual steps (forget, volume) follow", () => {
@@ -77,7 +102,10 @@ describe("nextStep", () => {
       done.pods = done.pods.filter((p) => p.name !== "demo-disc-2");
       done.rabbitNodes = done.rabbitNodes!.map((n) => (n.name.includes("demo-disc-2") ? { ...n, running: false } : n));
       expect(pendingRemoval(done)).toBeUndefined();
-      expect(nextStep(cluster({ nodes: { disc: 2, ram: 0 } }), done, domain)).toMatchObject({ kind: "forgetNode", node: nodeName(cluster(), "disc", 2, domain) });
+      expect(nextStep(cluster({ nodes: { disc: 2, ram: 0 } }), done, domain)).toMatchObject({
+        kind: "forgetNode",
+        node: nodeName(cluster(), "disc", 2, domain),
+      });
     });
   });
 
@@ -91,7 +119,11 @@ describe("nextStep", () => {
     expect(nextStep(cluster({ nodes: { disc: 2, ram: 0 } }), notRunning, domain)).toMatchObject({ kind: "wait", reason: "WaitingForNodes" });
 
     const unreachable = { ...settled(3, 0), rabbitNodes: undefined, rabbitError: "connect ECONNREFUSED" };
-    expect(nextStep(cluster({ nodes: { disc: 2, ram: 0 } }), unreachable, domain)).toEqual({ kind: "wait", reason: "ManagementAPIUnreachable", message: "connect ECONNREFUSED" });
+    expect(nextStep(cluster({ nodes: { disc: 2, ram: 0 } }), unreachable, domain)).toEqual({
+      kind: "wait",
+      reason: "ManagementAPIUnreachable",
+      message: "connect ECONNREFUSED",
+    });
   });
 
   it("forgets a removed node once its pod is gone, from a running disc node", () => {
@@ -178,7 +210,13 @@ describe("quorum queues short of replicas", () => {
       { vhost: "/", name: "a", members: [disc(0), disc(1), disc(2)] },
       { vhost: "team", name: "c", members: [disc(0), disc(1), disc(2)] },
     ]);
-    expect(nextStep(cluster({ nodes: { disc: 5, ram: 1 } }), observation, domain)).toEqual({ kind: "growQuorumQueues", node: disc(3), vhost: "/", queues: ["a", "b"], fromPod: "demo-disc-0" });
+    expect(nextStep(cluster({ nodes: { disc: 5, ram: 1 } }), observation, domain)).toEqual({
+      kind: "growQuorumQueues",
+      node: disc(3),
+      vhost: "/",
+      queues: ["a", "b"],
+      fromPod: "demo-disc-0",
+    });
     // Once those members are there, the next vhost, then the next node.
     observation.quorumQueues![0]!.members.push(disc(3));
     observation.quorumQueues![1]!.members.push(disc(3));
@@ -192,10 +230,21 @@ describe("quorum queues short of replicas", () => {
     expect(nextStep(cluster({ nodes: { disc: 5, ram: 0 } }), withQueues(settled(5, 0), queue([disc(2), disc(3), disc(4)])), domain)).toEqual({ kind: "none" });
     // Scaling 5 -> 3: members on disc-3 and disc-4 will go, so two members are added first, on the disc nodes that stay.
     const spec = cluster({ nodes: { disc: 3, ram: 0 } });
-    expect(nextStep(spec, withQueues(settled(5, 0), queue([disc(2), disc(3), disc(4)])), domain)).toMatchObject({ kind: "growQuorumQueues", node: disc(0), queues: ["q"] });
-    expect(nextStep(spec, withQueues(settled(5, 0), queue([disc(0), disc(2), disc(3), disc(4)])), domain)).toMatchObject({ kind: "growQuorumQueues", node: disc(1), queues: ["q"] });
+    expect(nextStep(spec, withQueues(settled(5, 0), queue([disc(2), disc(3), disc(4)])), domain)).toMatchObject({
+      kind: "growQuorumQueues",
+      node: disc(0),
+      queues: ["q"],
+    });
+    expect(nextStep(spec, withQueues(settled(5, 0), queue([disc(0), disc(2), disc(3), disc(4)])), domain)).toMatchObject({
+      kind: "growQuorumQueues",
+      node: disc(1),
+      queues: ["q"],
+    });
     // Then the nodes leave, each with 3 members left on the nodes that stay.
-    expect(nextStep(spec, withQueues(settled(5, 0), queue([disc(0), disc(1), disc(2), disc(3), disc(4)])), domain)).toMatchObject({ kind: "removeNode", ordinal: 4 });
+    expect(nextStep(spec, withQueues(settled(5, 0), queue([disc(0), disc(1), disc(2), disc(3), disc(4)])), domain)).toMatchObject({
+      kind: "removeNode",
+      ordinal: 4,
+    });
   });
 
   it("never grows beyond the disc nodes there are, counts no ram member, and shrinks nothing", () => {
@@ -206,7 +255,9 @@ describe("quorum queues short of replicas", () => {
     ];
     expect(quorumGrowth(cluster({ nodes: { disc: 3, ram: 2 } }), withQueues(settled(3, 2), queues), domain)).toBeUndefined();
     // A queue with a member only on a ram node still gets its disc replicas.
-    expect(quorumGrowth(cluster({ nodes: { disc: 1, ram: 1 } }), withQueues(settled(1, 1), [{ vhost: "/", name: "r", members: [ram(0)] }]), domain)).toMatchObject({ node: disc(0), queues: ["r"] });
+    expect(
+      quorumGrowth(cluster({ nodes: { disc: 1, ram: 1 } }), withQueues(settled(1, 1), [{ vhost: "/", name: "r", members: [ram(0)] }]), domain),
+    ).toMatchObject({ node: disc(0), queues: ["r"] });
   });
 
   it("grows nothing while a pod is not ready, and nothing when the queues are not known", () => {
@@ -221,5 +272,37 @@ describe("quorum queues short of replicas", () => {
     const step = quorumGrowth(cluster({ nodes: { disc: 2, ram: 0 } }), withQueues(settled(2, 0), queues), domain);
     expect(step?.queues).toHaveLength(MAX_QUEUES_PER_GROWTH);
     expect(step?.queues[0]).toBe("q0000");
+  });
+});
+
+describe("streamReplicaMoves", () => {
+  const c = cluster({ nodes: { disc: 3, ram: 1 } });
+  const disc = (ordinal: number) => nodeName(c, "disc", ordinal, domain);
+  const ram = (ordinal: number) => nodeName(c, "ram", ordinal, domain);
+
+  it("gives each stream on the leaving disc node a replica on the first staying disc node without one, then takes the leaving one's", () => {
+    const observation = settled(4, 1);
+    const streams = [
+      { vhost: "/", name: "b-everywhere", members: [disc(0), disc(1), disc(2), disc(3), ram(0)] },
+      { vhost: "/", name: "a-two", members: [disc(0), disc(3)] },
+      { vhost: "/", name: "untouched", members: [disc(0), disc(1)] },
+    ];
+    expect(streamReplicaMoves(c, observation, disc(3), streams, domain)).toEqual([
+      { vhost: "/", name: "a-two", add: disc(1), remove: disc(3) },
+      { vhost: "/", name: "b-everywhere", remove: disc(3) },
+    ]);
+  });
+
+  it("moves a ram node's replicas to a disc node, never to another ram node or to a node that leaves too", () => {
+    const observation = settled(5, 2);
+    // disc 5 -> 3 is under way: disc-3 and disc-4 are leaving as well.
+    const streams = [
+      { vhost: "v", name: "s", members: [disc(0), disc(1), disc(2), ram(1)] },
+      { vhost: "v", name: "t", members: [ram(1)] },
+    ];
+    expect(streamReplicaMoves(c, observation, ram(1), streams, domain)).toEqual([
+      { vhost: "v", name: "s", remove: ram(1) },
+      { vhost: "v", name: "t", add: disc(0), remove: ram(1) },
+    ]);
   });
 });

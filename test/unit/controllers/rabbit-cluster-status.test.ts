@@ -35,7 +35,11 @@ describe("RabbitCluster conditions", () => {
   it("name a failing pod with RabbitMQ's last log lines, which Ready carries too", () => {
     const o = observation();
     o.pods[1] = { ...o.pods[1]!, ready: false, failure: "CrashLoopBackOff, exit code 1 after 4 restarts: ERROR: unknown key foo.bar" };
-    const expected = { status: "False", reason: "PodFailing", message: "1/2 disc, 1/1 ram nodes ready; pod demo-disc-1: CrashLoopBackOff, exit code 1 after 4 restarts: ERROR: unknown key foo.bar" };
+    const expected = {
+      status: "False",
+      reason: "PodFailing",
+      message: "1/2 disc, 1/1 ram nodes ready; pod demo-disc-1: CrashLoopBackOff, exit code 1 after 4 restarts: ERROR: unknown key foo.bar",
+    };
     expect(allReplicasReady(c, o)).toMatchObject(expected);
     expect(ready(c, o, domain, ok)).toMatchObject(expected);
   });
@@ -53,10 +57,19 @@ describe("RabbitCluster conditions", () => {
         lastState: { terminated: { exitCode: 1, reason: "Error", message: log } },
       }),
     ).toBe("CrashLoopBackOff, exit code 1 after 3 restarts: line 5 | line 6 | line 7 | line 8 | line 9 | line 10 | line 11 | line 12");
-    expect(containerFailure({ name: "rabbitmq", image: "x", imageID: "", ready: false, restartCount: 0, state: { waiting: { reason: "ErrImageNeverPull", message: "image not present" } } })).toBe(
-      "ErrImageNeverPull: image not present",
-    );
-    expect(containerFailure({ name: "rabbitmq", image: "x", imageID: "", ready: false, restartCount: 0, state: { waiting: { reason: "ContainerCreating" } } })).toBeUndefined();
+    expect(
+      containerFailure({
+        name: "rabbitmq",
+        image: "x",
+        imageID: "",
+        ready: false,
+        restartCount: 0,
+        state: { waiting: { reason: "ErrImageNeverPull", message: "image not present" } },
+      }),
+    ).toBe("ErrImageNeverPull: image not present");
+    expect(
+      containerFailure({ name: "rabbitmq", image: "x", imageID: "", ready: false, restartCount: 0, state: { waiting: { reason: "ContainerCreating" } } }),
+    ).toBeUndefined();
     expect(containerFailure({ name: "rabbitmq", image: "x", imageID: "", ready: false, restartCount: 0, state: { running: {} } })).toBeUndefined();
     // RabbitMQ exits 0 when it cannot boot: a crash loop all the same, explained by its log's first errors.
     const bootLog = [
@@ -68,19 +81,45 @@ describe("RabbitCluster conditions", () => {
     ].join("\n");
     expect(
       containerFailure(
-        { name: "rabbitmq", image: "x", imageID: "", ready: false, restartCount: 2, state: { waiting: { reason: "CrashLoopBackOff" } }, lastState: { terminated: { exitCode: 0, reason: "Completed" } } },
+        {
+          name: "rabbitmq",
+          image: "x",
+          imageID: "",
+          ready: false,
+          restartCount: 2,
+          state: { waiting: { reason: "CrashLoopBackOff" } },
+          lastState: { terminated: { exitCode: 0, reason: "Completed" } },
+        },
         bootLog,
       ),
     ).toBe(
       "CrashLoopBackOff, exit code 0 after 2 restarts: You've tried to set no_such.setting, but there is no setting with that name. | Error preparing configuration in phase transform_datatypes: | - Conf file attempted to set unknown variable: no_such.setting",
     );
     // Stopped cleanly (exit 0) before a restart, and running again: not a failure.
-    expect(containerFailure({ name: "rabbitmq", image: "x", imageID: "", ready: false, restartCount: 1, state: { running: {} }, lastState: { terminated: { exitCode: 0 } } })).toBeUndefined();
+    expect(
+      containerFailure({
+        name: "rabbitmq",
+        image: "x",
+        imageID: "",
+        ready: false,
+        restartCount: 1,
+        state: { running: {} },
+        lastState: { terminated: { exitCode: 0 } },
+      }),
+    ).toBeUndefined();
   });
 
   it("are not Ready while a node removal is under way, however ready its drained pod still looks", () => {
-    const o = { ...observation(), removal: { node: nodeName(c, "ram", 0, domain), pod: "demo-ram-0", type: "ram" as const, ordinal: 0, startedAt: "2026-12-02T00:00:00Z" } };
-    expect(ready(c, o, domain, ok)).toEqual({ type: "Ready", status: "False", reason: "RemovingNode", message: `${nodeName(c, "ram", 0, domain)} is being removed (drained since 2026-12-02T00:00:00Z)` });
+    const o = {
+      ...observation(),
+      removal: { node: nodeName(c, "ram", 0, domain), pod: "demo-ram-0", type: "ram" as const, ordinal: 0, startedAt: "2026-12-02T00:00:00Z" },
+    };
+    expect(ready(c, o, domain, ok)).toEqual({
+      type: "Ready",
+      status: "False",
+      reason: "RemovingNode",
+      message: `${nodeName(c, "ram", 0, domain)} is being removed (drained since 2026-12-02T00:00:00Z)`,
+    });
     // Its replica gone: the removal is over.
     o.statefulSets.ram = { replicas: 0, readyReplicas: 0 };
     expect(ready(c, o, domain, ok).reason).not.toBe("RemovingNode");
@@ -105,7 +144,12 @@ describe("RabbitCluster conditions", () => {
 
   it("say why the cluster is unavailable", () => {
     const o = { ...observation(), rabbitNodes: undefined, rabbitError: "GET /api/nodes: 401 Unauthorized" };
-    expect(clusterAvailable(o)).toEqual({ type: "ClusterAvailable", status: "False", reason: "ManagementAPIUnreachable", message: "GET /api/nodes: 401 Unauthorized" });
+    expect(clusterAvailable(o)).toEqual({
+      type: "ClusterAvailable",
+      status: "False",
+      reason: "ManagementAPIUnreachable",
+      message: "GET /api/nodes: 401 Unauthorized",
+    });
     expect(ready(c, o, domain, ok)).toMatchObject({ status: "False", reason: "ManagementAPIUnreachable" });
   });
 

@@ -2,7 +2,15 @@
 // what its schema says, and the immutable fields the components replace on are the CRD's.
 import { describe, expect, expectTypeOf, it } from "vitest";
 import { ALL_KINDS, type QueueSpec, type RabbitClusterSpec } from "../../../operator/api/index.js";
-import { DEFAULTED_FIELDS, defaultedPaths, immutableFields, type OptionalAt, type WrittenPermissionSpec, type WrittenQueueSpec, type WrittenRabbitClusterSpec } from "../../../pulumi/index.js";
+import {
+  DEFAULTED_FIELDS,
+  defaultedPaths,
+  immutableFields,
+  type OptionalAt,
+  type WrittenPermissionSpec,
+  type WrittenQueueSpec,
+  type WrittenRabbitClusterSpec,
+} from "../../../pulumi/index.js";
 
 describe("Pulumi input types from the schemas", () => {
   it("lists, for every kind, exactly the fields its schema defaults", () => {

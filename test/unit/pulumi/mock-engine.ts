@@ -66,7 +66,8 @@ export async function mockEngine(options: { preview?: boolean; project?: string 
     ofType,
     find(type, name) {
       const found = ofType(type).filter((registration) => registration.name === name);
-      if (found.length !== 1) throw new Error(`${found.length} registrations of ${type} ${name}; registered: ${registrations.map((r) => `${r.type} ${r.name}`).join(", ")}`);
+      if (found.length !== 1)
+        throw new Error(`${found.length} registrations of ${type} ${name}; registered: ${registrations.map((r) => `${r.type} ${r.name}`).join(", ")}`);
       return found[0]!;
     },
   };

@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { KubernetesNames, rabbitmqPlatform, type PlatformOutputs } from "../../../pulumi/examples/rabbitmq-platform/program.js";
-import { REPO_ROOT } from "../../harness/paths.js";
+import { REPO_ROOT } from "../../../dev/paths.js";
 import { mockEngine, settled, valueOf, type MockEngine } from "./mock-engine.js";
 
 const PROJECT = "rabbitmq-platform";
@@ -38,7 +38,11 @@ describe("pulumi/examples/rabbitmq-platform with the dev stack's configuration",
   });
 
   it("declares the topology of the configuration, in the cluster, named after RabbitMQ names", () => {
-    const named = (kind: string) => engine.ofType(CR(kind)).map((registration) => registration.name).sort();
+    const named = (kind: string) =>
+      engine
+        .ofType(CR(kind))
+        .map((registration) => registration.name)
+        .sort();
     expect(named("Vhost")).toEqual(["vhost-billing", "vhost-orders"]);
     expect(named("User")).toEqual(["user-billing-service", "user-ops", "user-orders-service"]);
     expect(named("Permission")).toEqual(["permission-billing-service-billing", "permission-ops-orders", "permission-orders-service-orders"]);
@@ -48,22 +52,36 @@ describe("pulumi/examples/rabbitmq-platform with the dev stack's configuration",
     expect(named("Policy")).toEqual(["policy-billing-audit-retention", "policy-orders-orders-limits"]);
     for (const kind of ["Vhost", "User", "Permission", "Queue", "Exchange", "Binding", "Policy"]) {
       for (const object of engine.ofType(CR(kind))) {
-        expect(object.inputs, object.name).toMatchObject({ metadata: { namespace: "messaging" }, spec: { rabbitmqClusterReference: { name: "demo", namespace: "messaging" } } });
+        expect(object.inputs, object.name).toMatchObject({
+          metadata: { namespace: "messaging" },
+          spec: { rabbitmqClusterReference: { name: "demo", namespace: "messaging" } },
+        });
       }
     }
     expect(engine.find(CR("User"), "user-ops").inputs.spec).toMatchObject({ username: "ops", tags: ["administrator"] });
     expect(engine.find(CR("Queue"), "queue-billing-audit").inputs.spec).toMatchObject({ name: "audit", vhost: "billing", type: "stream", durable: true });
-    expect(engine.find(CR("Policy"), "policy-orders-orders-limits").inputs.spec).toMatchObject({ pattern: "^orders\\.", applyTo: "quorum_queues", priority: 0, definition: { "max-length": 100000, "delivery-limit": 20 } });
+    expect(engine.find(CR("Policy"), "policy-orders-orders-limits").inputs.spec).toMatchObject({
+      pattern: "^orders\\.",
+      applyTo: "quorum_queues",
+      priority: 0,
+      definition: { "max-length": 100000, "delivery-limit": 20 },
+    });
   });
 
   it("references the stack's users, vhosts, queues and exchanges by object, so that they come first and go last", () => {
     const urn = (kind: string, name: string) => engine.find(CR(kind), name).urn;
     const permission = engine.find(CR("Permission"), "permission-orders-service-orders");
-    expect(permission.inputs.spec).toMatchObject({ userReference: { name: "user-orders-service" }, vhost: "orders", permissions: { configure: "", write: ".*", read: ".*" } });
+    expect(permission.inputs.spec).toMatchObject({
+      userReference: { name: "user-orders-service" },
+      vhost: "orders",
+      permissions: { configure: "", write: ".*", read: ".*" },
+    });
     expect(permission.dependencies).toEqual(expect.arrayContaining([urn("User", "user-orders-service"), urn("Vhost", "vhost-orders")]));
     const binding = engine.find(CR("Binding"), "binding-orders-orders-orders.created-order.created");
     expect(binding.inputs.spec).toMatchObject({ source: "orders", destination: "orders.created", destinationType: "queue", routingKey: "order.created" });
-    expect(binding.dependencies).toEqual(expect.arrayContaining([urn("Exchange", "exchange-orders-orders"), urn("Queue", "queue-orders-orders.created"), urn("Vhost", "vhost-orders")]));
+    expect(binding.dependencies).toEqual(
+      expect.arrayContaining([urn("Exchange", "exchange-orders-orders"), urn("Queue", "queue-orders-orders.created"), urn("Vhost", "vhost-orders")]),
+    );
     expect(engine.find(CR("Queue"), "queue-orders-orders.created").dependencies).toContain(urn("Vhost", "vhost-orders"));
   });
 
@@ -76,7 +94,10 @@ describe("pulumi/examples/rabbitmq-platform with the dev stack's configuration",
   });
 
   it("outputs the endpoints and the credentials Secret names", async () => {
-    expect(await valueOf(outputs.endpoints)).toEqual({ amqp: "amqp://demo.messaging.svc.cluster.local:5672", management: "http://demo.messaging.svc.cluster.local:15672" });
+    expect(await valueOf(outputs.endpoints)).toEqual({
+      amqp: "amqp://demo.messaging.svc.cluster.local:5672",
+      management: "http://demo.messaging.svc.cluster.local:15672",
+    });
     expect(await valueOf(outputs.defaultUserSecret)).toBe("demo-default-user");
     expect(await valueOf(outputs.topologyTarget)).toBe("RabbitCluster demo");
     expect(await valueOf(pulumi.output(outputs.userCredentialsSecrets))).toEqual({

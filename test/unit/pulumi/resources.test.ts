@@ -27,13 +27,20 @@ beforeAll(async () => {
 
 describe("RabbitCluster", () => {
   it("sends the spec with the schema's defaults, names the object after the resource, and derives what clients need", async () => {
-    const cluster = new RabbitCluster("alpha", { metadata: { namespace: "messaging" }, spec: { nodes: { disc: 3, ram: 2 }, persistence: { storageClassName: "fast" } } });
+    const cluster = new RabbitCluster("alpha", {
+      metadata: { namespace: "messaging" },
+      spec: { nodes: { disc: 3, ram: 2 }, persistence: { storageClassName: "fast" } },
+    });
     await registered(cluster, cluster.resource);
 
     const component = engine.find("rabbit-operator:index:RabbitCluster", "alpha");
     const object = engine.find(CR("RabbitCluster"), "alpha");
     expect(object.parent).toBe(component.urn);
-    expect(object.inputs).toMatchObject({ apiVersion: API_VERSION, kind: "RabbitCluster", metadata: { name: "alpha", namespace: "messaging", annotations: { [WAIT_FOR_ANNOTATION]: WAIT_FOR_READY } } });
+    expect(object.inputs).toMatchObject({
+      apiVersion: API_VERSION,
+      kind: "RabbitCluster",
+      metadata: { name: "alpha", namespace: "messaging", annotations: { [WAIT_FOR_ANNOTATION]: WAIT_FOR_READY } },
+    });
     expect(object.inputs.spec).toMatchObject({
       image: DEFAULT_IMAGE,
       nodes: { disc: 3, ram: 2 },
@@ -44,7 +51,10 @@ describe("RabbitCluster", () => {
     expect(await valueOf(cluster.clusterReference)).toEqual({ name: "alpha", namespace: "messaging" });
     expect(await valueOf(cluster.defaultUserSecretName)).toBe("alpha-default-user");
     expect(await valueOf(cluster.clientServiceName)).toBe("alpha");
-    expect(await valueOf(cluster.endpoints)).toEqual({ amqp: "amqp://alpha.messaging.svc.cluster.local:5672", management: "http://alpha.messaging.svc.cluster.local:15672" });
+    expect(await valueOf(cluster.endpoints)).toEqual({
+      amqp: "amqp://alpha.messaging.svc.cluster.local:5672",
+      management: "http://alpha.messaging.svc.cluster.local:15672",
+    });
   });
 
   it("sends no annotations at all when not waiting (an empty map would differ from the stored object on every preview)", async () => {
@@ -65,7 +75,10 @@ describe("topology objects", () => {
     const component = engine.find("rabbit-operator:index:Queue", "jobs");
     const object = engine.find(CR("Queue"), "jobs");
     expect(object.parent).toBe(component.urn);
-    expect(object.inputs).toMatchObject({ kind: "Queue", metadata: { name: "jobs", namespace: "team-a", annotations: { [WAIT_FOR_ANNOTATION]: WAIT_FOR_READY } } });
+    expect(object.inputs).toMatchObject({
+      kind: "Queue",
+      metadata: { name: "jobs", namespace: "team-a", annotations: { [WAIT_FOR_ANNOTATION]: WAIT_FOR_READY } },
+    });
     expect(object.inputs.spec).toEqual({
       name: "jobs",
       vhost: "/",
@@ -77,13 +90,25 @@ describe("topology objects", () => {
     });
     expect(object.dependencies).toContain(engine.find(CR("RabbitCluster"), "gamma").urn);
     // Changing an immutable field replaces the object, the old one first (same name).
-    expect([...object.replaceOnChanges].sort()).toEqual(["spec.autoDelete", "spec.durable", "spec.name", "spec.rabbitmqClusterReference", "spec.type", "spec.vhost"]);
+    expect([...object.replaceOnChanges].sort()).toEqual([
+      "spec.autoDelete",
+      "spec.durable",
+      "spec.name",
+      "spec.rabbitmqClusterReference",
+      "spec.type",
+      "spec.vhost",
+    ]);
     expect(object.deleteBeforeReplace).toBe(true);
   });
 
   it("honour an explicit name, namespace and annotations, and can skip waiting", async () => {
     const cluster = new RabbitCluster("delta", { metadata: { namespace: "ns" }, spec: {} });
-    const vhost = new Vhost("vh", { cluster, metadata: { name: "orders-vhost", namespace: "other", annotations: { team: "orders" } }, spec: { name: "orders" }, waitForReady: false });
+    const vhost = new Vhost("vh", {
+      cluster,
+      metadata: { name: "orders-vhost", namespace: "other", annotations: { team: "orders" } },
+      spec: { name: "orders" },
+      waitForReady: false,
+    });
     await registered(vhost.resource);
     const object = engine.find(CR("Vhost"), "vh");
     expect(object.inputs.metadata).toEqual({ name: "orders-vhost", namespace: "other", annotations: { team: "orders" } });
@@ -100,7 +125,11 @@ describe("topology objects", () => {
     });
     await registered(permission.resource);
     const object = engine.find(CR("Permission"), "epsilon-permission");
-    expect(object.inputs.spec).toMatchObject({ vhost: "orders", userReference: { name: "epsilon-user" }, permissions: { configure: "", write: "", read: ".*" } });
+    expect(object.inputs.spec).toMatchObject({
+      vhost: "orders",
+      userReference: { name: "epsilon-user" },
+      permissions: { configure: "", write: "", read: ".*" },
+    });
     expect(object.dependencies).toEqual(expect.arrayContaining([engine.find(CR("Vhost"), "epsilon-vhost").urn, engine.find(CR("User"), "epsilon-user").urn]));
     expect(await valueOf(user.credentialsSecretName)).toBe("epsilon-user-user-credentials");
   });
@@ -119,7 +148,12 @@ describe("topology objects", () => {
   });
 
   it("go to an external cluster through its connection Secret, in that Secret's namespace", async () => {
-    const external = new ExternalRabbitCluster("legacy", { metadata: { namespace: "apps" }, uri: "http://rabbitmq.legacy:15672", username: "admin", password: "s3cret" });
+    const external = new ExternalRabbitCluster("legacy", {
+      metadata: { namespace: "apps" },
+      uri: "http://rabbitmq.legacy:15672",
+      username: "admin",
+      password: "s3cret",
+    });
     const queue = new Queue("legacy-jobs", { cluster: external, spec: { name: "jobs", vhost: "apps" } });
     await registered(queue.resource);
     const secret = engine.find("kubernetes:core/v1:Secret", "legacy");
@@ -137,7 +171,9 @@ describe("topology objects", () => {
     expect(engine.find(CR("Queue"), "explicit").inputs.spec).toMatchObject({ rabbitmqClusterReference: { name: "elsewhere" } });
 
     const cluster = new RabbitCluster("eta", { metadata: { namespace: "ns" }, spec: {} });
-    expect(() => new Queue("both", { cluster, spec: { name: "q", rabbitmqClusterReference: { name: "eta" } } })).toThrow("Queue both: give either `cluster` or spec.rabbitmqClusterReference, not both");
+    expect(() => new Queue("both", { cluster, spec: { name: "q", rabbitmqClusterReference: { name: "eta" } } })).toThrow(
+      "Queue both: give either `cluster` or spec.rabbitmqClusterReference, not both",
+    );
     expect(() => new Queue("neither", { spec: { name: "q" } })).toThrow("Queue neither: needs `cluster` or spec.rabbitmqClusterReference");
   });
 });

@@ -1,6 +1,6 @@
 // The harness's check that GET /api/nodes shows exactly the cluster it started.
 import { describe, expect, it } from "vitest";
-import { membershipProblems } from "../../harness/rabbitmq-cluster.js";
+import { membershipProblems } from "../../../dev/rabbitmq-cluster.js";
 
 describe("membershipProblems", () => {
   const expected = [

@@ -1,6 +1,6 @@
 // Parsing what RabbitMQ's CLI tools print, for the cluster operations run in the node pods.
 import { describe, expect, it } from "vitest";
-import { parseQueueMessages } from "../../../operator/rabbitmq/cluster-operations.js";
+import { parseQueueMessages, parseStreams } from "../../../operator/rabbitmq/cluster-operations.js";
 
 describe("parseQueueMessages (rabbitmqctl list_queues name messages --formatter json)", () => {
   it("reads each queue's message count", () => {
@@ -23,5 +23,14 @@ describe("parseQueueMessages (rabbitmqctl list_queues name messages --formatter 
 
   it("refuses output that is not a JSON array", () => {
     expect(() => parseQueueMessages('{"error":"x"}')).toThrow(/expected a JSON array/);
+  });
+});
+
+describe("parseStreams", () => {
+  it("keeps the streams of rabbitmqctl list_queues' JSON with their members, and nothing else", () => {
+    const output =
+      '[\n{"name":"s","type":"stream","members":["rabbit@a","rabbit@b"]}\n,{"name":"q","type":"quorum","members":["rabbit@a"]}\n,{"name":"c","type":"classic","members":""}\n]\n';
+    expect(parseStreams(output, "v")).toEqual([{ vhost: "v", name: "s", members: ["rabbit@a", "rabbit@b"] }]);
+    expect(parseStreams("", "v")).toEqual([]);
   });
 });

@@ -2,7 +2,13 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ManagementApiError } from "../../../operator/rabbitmq/management-errors.js";
 import { NotAdmittedError, Reachability } from "../../../operator/rabbitmq/reachability.js";
 
-const refused = new ManagementApiError({ kind: "network", method: "GET", path: "/api/queues/%2F/q", reason: "connect ECONNREFUSED 127.0.0.1:15672", attempts: 4 });
+const refused = new ManagementApiError({
+  kind: "network",
+  method: "GET",
+  path: "/api/queues/%2F/q",
+  reason: "connect ECONNREFUSED 127.0.0.1:15672",
+  attempts: 4,
+});
 const notAdmitted = (fn: () => unknown): NotAdmittedError => {
   try {
     fn();
@@ -21,7 +27,8 @@ describe("Reachability", () => {
   });
   afterEach(() => vi.useRealTimers());
   const recovered: string[] = [];
-  const reachability = () => new Reachability({ slowMs: 5_000, initialCooldownMs: 1_000, maxCooldownMs: 15_000, now: () => now, onRecovered: (cluster) => recovered.push(cluster) });
+  const reachability = () =>
+    new Reachability({ slowMs: 5_000, initialCooldownMs: 1_000, maxCooldownMs: 15_000, now: () => now, onRecovered: (cluster) => recovered.push(cluster) });
 
   it("sends one request to a cluster not heard from yet, and any number once it has answered promptly", () => {
     const gate = reachability();

@@ -18,9 +18,23 @@ describe("mergeOverride", () => {
   });
 
   it("merges objects and named lists item by item", () => {
-    const merged = mergeOverride(base, { spec: { containers: [{ name: "a", env: [{ name: "TWO", value: "2" }] }, { name: "c", image: "z" }] } });
+    const merged = mergeOverride(base, {
+      spec: {
+        containers: [
+          { name: "a", env: [{ name: "TWO", value: "2" }] },
+          { name: "c", image: "z" },
+        ],
+      },
+    });
     expect(merged.spec.containers).toEqual([
-      { name: "a", image: "x", env: [{ name: "ONE", value: "1" }, { name: "TWO", value: "2" }] },
+      {
+        name: "a",
+        image: "x",
+        env: [
+          { name: "ONE", value: "1" },
+          { name: "TWO", value: "2" },
+        ],
+      },
       { name: "b", image: "y" },
       { name: "c", image: "z" },
     ]);

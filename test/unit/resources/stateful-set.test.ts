@@ -22,7 +22,9 @@ describe("StatefulSets of disc and ram nodes", () => {
     const disc = buildStatefulSet(c, "disc", context);
     const ram = buildStatefulSet(c, "ram", context);
     const nodeTypeItem = (sts: V1StatefulSet) =>
-      confD(sts).flatMap((source) => source.configMap?.items ?? []).find((item) => item.path === "20-node-type.conf")!.key;
+      confD(sts)
+        .flatMap((source) => source.configMap?.items ?? [])
+        .find((item) => item.path === "20-node-type.conf")!.key;
     expect(nodeTypeItem(disc)).toBe("node-type-disc.conf");
     expect(nodeTypeItem(ram)).toBe("node-type-ram.conf");
     const config = buildServerConfigMap(c, context).data!;
@@ -121,7 +123,9 @@ describe("every child", () => {
     const children = buildChildren(cluster(), context);
     const configMap = children.find((c) => c.kind === "ConfigMap") as V1ConfigMap;
     const sts = children.find((c) => c.kind === "StatefulSet") as V1StatefulSet;
-    const keys = confD(sts).flatMap((source) => source.configMap?.items ?? []).map((item) => item.key);
+    const keys = confD(sts)
+      .flatMap((source) => source.configMap?.items ?? [])
+      .map((item) => item.key);
     for (const key of keys) expect(Object.keys(configMap.data!)).toContain(key);
   });
 });

@@ -35,7 +35,9 @@ describe("validateCluster", () => {
   });
 
   it("flags classic mirroring policies on 4.x", () => {
-    const policies = [{ name: "ha", vhost: "/", pattern: ".*", applyTo: "queues" as const, priority: 0, definition: { "ha-mode": "all", "ha-sync-mode": "automatic" } }];
+    const policies = [
+      { name: "ha", vhost: "/", pattern: ".*", applyTo: "queues" as const, priority: 0, definition: { "ha-mode": "all", "ha-sync-mode": "automatic" } },
+    ];
     expect(validateCluster(cluster({ image: "rabbitmq:4.0-management", policies }))).toEqual([
       { reason: "ClassicMirroringRemoved", message: expect.stringContaining("ha-mode, ha-sync-mode") },
     ]);
@@ -43,7 +45,9 @@ describe("validateCluster", () => {
   });
 
   it("rejects additionalConfig lines that are not key = value", () => {
-    const problems = validateCluster(cluster({ rabbitmq: { additionalConfig: "# fine\nconsumer_timeout = 10\n\nthis is wrong\nvm_memory_high_watermark.relative=0.5" } }));
+    const problems = validateCluster(
+      cluster({ rabbitmq: { additionalConfig: "# fine\nconsumer_timeout = 10\n\nthis is wrong\nvm_memory_high_watermark.relative=0.5" } }),
+    );
     expect(problems).toEqual([{ reason: "InvalidAdditionalConfig", message: expect.stringContaining('"this is wrong"') }]);
   });
 });

@@ -8,7 +8,9 @@ describe("conditions", () => {
   it("adds a new condition with lastTransitionTime now, at second precision like metav1.Time", () => {
     const result = setCondition(undefined, { type: "Ready", status: "False", reason: "Creating", message: "creating", observedGeneration: 2 }, T0);
     expect(result).toEqual({
-      conditions: [{ type: "Ready", status: "False", reason: "Creating", message: "creating", observedGeneration: 2, lastTransitionTime: "2025-01-01T12:00:00Z" }],
+      conditions: [
+        { type: "Ready", status: "False", reason: "Creating", message: "creating", observedGeneration: 2, lastTransitionTime: "2025-01-01T12:00:00Z" },
+      ],
       changed: true,
       transitioned: true,
     });
@@ -19,7 +21,12 @@ describe("conditions", () => {
     const second = setCondition(first, { type: "Ready", status: "False", reason: "Scaling", message: "2/3", observedGeneration: 3 }, T1);
     expect(second.changed).toBe(true);
     expect(second.transitioned).toBe(false);
-    expect(findCondition(second.conditions, "Ready")).toMatchObject({ reason: "Scaling", message: "2/3", observedGeneration: 3, lastTransitionTime: "2025-01-01T12:00:00Z" });
+    expect(findCondition(second.conditions, "Ready")).toMatchObject({
+      reason: "Scaling",
+      message: "2/3",
+      observedGeneration: 3,
+      lastTransitionTime: "2025-01-01T12:00:00Z",
+    });
   });
 
   it("moves lastTransitionTime when the status changes", () => {
@@ -38,16 +45,24 @@ describe("conditions", () => {
   });
 
   it("sets several conditions, keeping order, listing the transitions; does not modify its input", () => {
-    const input = setConditions([], [
-      { type: "Ready", status: "False", reason: "A", message: "" },
-      { type: "ReconcileSuccess", status: "True", reason: "B", message: "" },
-    ], T0).conditions;
+    const input = setConditions(
+      [],
+      [
+        { type: "Ready", status: "False", reason: "A", message: "" },
+        { type: "ReconcileSuccess", status: "True", reason: "B", message: "" },
+      ],
+      T0,
+    ).conditions;
     const frozen = structuredClone(input);
-    const result = setConditions(input, [
-      { type: "ReconcileSuccess", status: "True", reason: "B", message: "" },
-      { type: "Ready", status: "True", reason: "A", message: "" },
-      { type: "ClusterAvailable", status: "True", reason: "C", message: "" },
-    ], T1);
+    const result = setConditions(
+      input,
+      [
+        { type: "ReconcileSuccess", status: "True", reason: "B", message: "" },
+        { type: "Ready", status: "True", reason: "A", message: "" },
+        { type: "ClusterAvailable", status: "True", reason: "C", message: "" },
+      ],
+      T1,
+    );
     expect(input).toEqual(frozen);
     expect(result.conditions.map((c) => c.type)).toEqual(["Ready", "ReconcileSuccess", "ClusterAvailable"]);
     expect(result.transitioned).toEqual(["Ready", "ClusterAvailable"]);

@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { Controller, StoppedLeadingError, TerminalError, throwIfStopped, type ReconcileOutcome, type Reconciler, type ReconcileRequest, type ReconcileResult } from "../../../operator/runtime/index.js";
+import {
+  Controller,
+  StoppedLeadingError,
+  TerminalError,
+  throwIfStopped,
+  type ReconcileOutcome,
+  type Reconciler,
+  type ReconcileRequest,
+  type ReconcileResult,
+} from "../../../operator/runtime/index.js";
 import { FakeClock, settle } from "./fake-clock.js";
 
 /** A reconciler whose answers the test scripts, recording every call. */
@@ -38,7 +47,10 @@ describe("Controller", () => {
     controller.enqueue("ns/a");
     controller.enqueue("cluster-scoped");
     await settle();
-    expect(seen).toEqual([["ns", "a"], ["", "cluster-scoped"]]);
+    expect(seen).toEqual([
+      ["ns", "a"],
+      ["", "cluster-scoped"],
+    ]);
     await controller.stop();
   });
 

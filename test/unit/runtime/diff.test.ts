@@ -87,7 +87,11 @@ describe("applyDifferences", () => {
     const container = stored.spec!.template.spec!.containers[0]!;
     Object.assign(container, { imagePullPolicy: "IfNotPresent", terminationMessagePath: "/dev/termination-log" });
     container.ports = [{ containerPort: 5672, name: "amqp", protocol: "TCP" }];
-    const containerFields = { "f:image": {}, "f:name": {}, "f:ports": { 'k:{"containerPort":5672,"protocol":"TCP"}': { "f:containerPort": {}, "f:name": {} } } };
+    const containerFields = {
+      "f:image": {},
+      "f:name": {},
+      "f:ports": { 'k:{"containerPort":5672,"protocol":"TCP"}': { "f:containerPort": {}, "f:name": {} } },
+    };
     stored.metadata!.managedFields = applied({
       "f:spec": { "f:selector": {}, "f:serviceName": {}, "f:template": { "f:spec": { "f:containers": { 'k:{"name":"rabbitmq"}': containerFields } } } },
     });
@@ -99,7 +103,12 @@ describe("applyDifferences", () => {
   });
 
   it("compares quantities by value where the API server canonicalizes them", () => {
-    const desired = { apiVersion: "v1", kind: "Pod", metadata: { name: "p" }, spec: { containers: [{ name: "c", resources: { limits: { cpu: "1000m", memory: "1Gi" }, requests: { cpu: 0.5 } } }] } };
+    const desired = {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "p" },
+      spec: { containers: [{ name: "c", resources: { limits: { cpu: "1000m", memory: "1Gi" }, requests: { cpu: 0.5 } } }] },
+    };
     const stored = {
       ...desired,
       metadata: { name: "p", managedFields: applied({ "f:spec": {} }) },
@@ -120,7 +129,11 @@ describe("applyDifferences", () => {
 
   it("accepts Date objects (client-node's typed responses) for timestamp strings", () => {
     const desired = { apiVersion: "v1", kind: "X", metadata: { name: "x" }, spec: { at: "2025-01-01T00:00:00Z" } };
-    const stored = { ...desired, metadata: { name: "x", managedFields: applied({ "f:spec": { "f:at": {} } }) }, spec: { at: new Date("2025-01-01T00:00:00Z") } };
+    const stored = {
+      ...desired,
+      metadata: { name: "x", managedFields: applied({ "f:spec": { "f:at": {} } }) },
+      spec: { at: new Date("2025-01-01T00:00:00Z") },
+    };
     expect(applyDifferences(desired, stored as object, MANAGER)).toEqual([]);
   });
 });
@@ -154,5 +167,11 @@ describe("quantityValue and deepEqual", () => {
   it("ignores undefined-valued keys", () => {
     expect(deepEqual({ a: 1, b: undefined }, { a: 1 })).toBe(true);
     expect(deepEqual([1, { a: 1 }], [1, { a: 2 }])).toBe(false);
+  });
+
+  it("compares JSON regardless of key order (RabbitMQ's arguments against a spec's)", () => {
+    expect(deepEqual({ a: 1, b: { c: [1, { d: 2, e: 3 }] } }, { b: { c: [1, { e: 3, d: 2 }] }, a: 1 })).toBe(true);
+    expect(deepEqual({ a: 1 }, { a: "1" })).toBe(false);
+    expect(deepEqual([1, 2], [2, 1])).toBe(false);
   });
 });

@@ -1,11 +1,18 @@
 import { describe, expect, it } from "vitest";
-import { decideElection, recordVersion, type LeaseRecord } from "../../../operator/runtime/index.js";
+import { candidateIdentity, decideElection, recordVersion, type LeaseRecord } from "../../../operator/runtime/index.js";
 
 const NOW = Date.UTC(2025, 0, 1, 0, 0, 30);
 const LEASE_MS = 15_000;
 
 function held(holder: string, extra: Partial<LeaseRecord> = {}): LeaseRecord {
-  return { holderIdentity: holder, leaseDurationSeconds: 15, acquireTime: new Date(NOW - 60_000), renewTime: new Date(NOW - 1_000), leaseTransitions: 3, ...extra };
+  return {
+    holderIdentity: holder,
+    leaseDurationSeconds: 15,
+    acquireTime: new Date(NOW - 60_000),
+    renewTime: new Date(NOW - 1_000),
+    leaseTransitions: 3,
+    ...extra,
+  };
 }
 
 const decide = (lease: LeaseRecord | undefined, observedChangeAtMs: number, identity = "b") =>
@@ -56,5 +63,14 @@ describe("recordVersion", () => {
     expect(recordVersion(record)).toBe(recordVersion({ ...record, renewTime: new Date(record.renewTime!).toISOString() }));
     expect(recordVersion(record)).not.toBe(recordVersion({ ...record, renewTime: new Date(NOW) }));
     expect(recordVersion(undefined)).toBe("");
+  });
+});
+
+describe("candidateIdentity", () => {
+  it("differs for every life of a process in the same pod, pid 1 in each as in a container", () => {
+    // The pid is the same in every life of a container; the identity must not be.
+    const lives = Array.from({ length: 20 }, () => candidateIdentity("rabbit-operator-6f7d9-abcde"));
+    expect(new Set(lives).size).toBe(20);
+    for (const identity of lives) expect(identity).toMatch(/^rabbit-operator-6f7d9-abcde_[0-9a-f]{8}$/);
   });
 });

@@ -11,7 +11,13 @@ describe("logger", () => {
     child.error("failed", { error: new ApiError(409, "conflict", "Conflict") });
     expect(lines.map((line) => JSON.parse(line))).toEqual([
       { ts: "2025-01-01T00:00:00.000Z", level: "info", msg: "reconciled", controller: "RabbitCluster", key: "ns/a" },
-      { ts: "2025-01-01T00:00:00.000Z", level: "error", msg: "failed", controller: "RabbitCluster", error: { message: "conflict", statusCode: 409, reason: "Conflict" } },
+      {
+        ts: "2025-01-01T00:00:00.000Z",
+        level: "error",
+        msg: "failed",
+        controller: "RabbitCluster",
+        error: { message: "conflict", statusCode: 409, reason: "Conflict" },
+      },
     ]);
   });
 

@@ -2,7 +2,8 @@
 // updated, only created and deleted. RabbitMQ names a binding by a "properties key" it derives
 // from the routing key and arguments; we find ours by comparing those instead.
 import { TOPOLOGY_KINDS, type Binding, type BindingSpec } from "../../../api/index.js";
-import { sameJson, type BindingInfo, type DestinationType, type JsonObject } from "../../../rabbitmq/management.js";
+import type { BindingInfo, DestinationType, JsonObject } from "../../../rabbitmq/management.js";
+import { deepEqual } from "../../../runtime/diff.js";
 import type { TopologyAdapter, TopologyRef } from "../adapter.js";
 import { ABSENT, inVhost, jsonObject } from "./common.js";
 
@@ -34,7 +35,7 @@ export function matchingBinding(desired: DesiredBinding, candidates: readonly Bi
       binding.destination === desired.destination &&
       binding.destinationType === desired.destinationType &&
       binding.routingKey === desired.routingKey &&
-      sameJson(binding.arguments, desired.arguments),
+      deepEqual(binding.arguments, desired.arguments),
   );
 }
 
@@ -62,7 +63,10 @@ export const bindingAdapter: TopologyAdapter<Binding, DesiredBinding, BindingInf
     if (existing) await client.deleteBinding(desired.vhost, existing);
   },
   needs: (binding) => {
-    const refs: TopologyRef[] = [{ type: "vhost", vhost: binding.spec.vhost }, { type: binding.spec.destinationType, vhost: binding.spec.vhost, name: binding.spec.destination }];
+    const refs: TopologyRef[] = [
+      { type: "vhost", vhost: binding.spec.vhost },
+      { type: binding.spec.destinationType, vhost: binding.spec.vhost, name: binding.spec.destination },
+    ];
     // The default exchange always exists.
     if (binding.spec.source !== "") refs.push({ type: "exchange", vhost: binding.spec.vhost, name: binding.spec.source });
     return refs;

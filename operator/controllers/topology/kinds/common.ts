@@ -1,5 +1,6 @@
 // Small pure pieces the kinds share: JSON arguments from a spec, comparisons, descriptions.
-import { sameJson, type JsonObject, type JsonValue } from "../../../rabbitmq/management.js";
+import type { JsonObject, JsonValue } from "../../../rabbitmq/management.js";
+import { deepEqual } from "../../../runtime/diff.js";
 
 /**
  * A spec's free-form object (arguments, a policy definition) as JSON. It came through the API
@@ -37,7 +38,9 @@ export function differs(field: string, observed: JsonValue | undefined, desired:
 
 /** The differences of JSON-valued fields, in the order given. */
 export function fieldDifferences(fields: ReadonlyArray<readonly [string, JsonValue | undefined, JsonValue | undefined]>): string[] {
-  return fields.filter(([, observed, desired]) => !sameJson(observed ?? null, desired ?? null)).map(([field, observed, desired]) => differs(field, observed, desired));
+  return fields
+    .filter(([, observed, desired]) => !deepEqual(observed ?? null, desired ?? null))
+    .map(([field, observed, desired]) => differs(field, observed, desired));
 }
 
 export const ABSENT = "absent from RabbitMQ";

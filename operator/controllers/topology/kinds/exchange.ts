@@ -38,7 +38,13 @@ export const exchangeAdapter: TopologyAdapter<Exchange, DesiredExchange, Exchang
   observeInSnapshot: (snapshot, desired) => snapshot.exchange(desired.vhost, desired.name),
   differences: exchangeDifferences,
   async declare(client, desired) {
-    await client.declareExchange(desired.vhost, desired.name, { type: desired.type, durable: desired.durable, autoDelete: desired.autoDelete, internal: false, arguments: desired.arguments });
+    await client.declareExchange(desired.vhost, desired.name, {
+      type: desired.type,
+      durable: desired.durable,
+      autoDelete: desired.autoDelete,
+      internal: false,
+      arguments: desired.arguments,
+    });
   },
   async delete(client, desired) {
     await client.deleteExchange(desired.vhost, desired.name);

@@ -55,6 +55,10 @@ export const permissionAdapter: TopologyAdapter<Permission, DesiredPermission, P
   async delete(client, desired) {
     await client.deletePermission(desired.vhost, desired.user);
   },
+  statusFields: (permission, desired) => {
+    const username = desired?.user ?? permission.status?.username;
+    return username ? { username } : {};
+  },
   deletionOrder: {
     waitsFor: (permission) => [{ type: "vhost", vhost: permission.spec.vhost }],
     // Deleting permissions and users needs no access to the vhost, only the administrator tag.
@@ -65,7 +69,8 @@ export const permissionAdapter: TopologyAdapter<Permission, DesiredPermission, P
   needs(permission) {
     const refs: TopologyRef[] = [{ type: "vhost", vhost: permission.spec.vhost }];
     if (permission.spec.user) refs.push({ type: "user", name: permission.spec.user });
-    if (permission.spec.userReference) refs.push({ type: "userObject", namespace: permission.metadata.namespace ?? "", name: permission.spec.userReference.name });
+    if (permission.spec.userReference)
+      refs.push({ type: "userObject", namespace: permission.metadata.namespace ?? "", name: permission.spec.userReference.name });
     return refs;
   },
   provides: () => [],

@@ -13,11 +13,16 @@ export interface DesiredPolicy {
   definition: JsonObject;
 }
 
-export function desiredPolicy(spec: PolicySpec): DesiredPolicy {
+/** A Policy's spec, or a RabbitCluster's spec.policies entry (the same fields), as RabbitMQ takes it. */
+export function desiredPolicy(spec: Pick<PolicySpec, "vhost" | "name" | "pattern" | "applyTo" | "priority" | "definition">): DesiredPolicy {
   return { vhost: spec.vhost, name: spec.name, pattern: spec.pattern, applyTo: spec.applyTo, priority: spec.priority, definition: jsonObject(spec.definition) };
 }
 
-export function policyDifferences(desired: DesiredPolicy, observed: PolicyInfo | undefined): string[] {
+/**
+ * What differs between a policy as wanted and as RabbitMQ has it; RabbitMQ replaces a policy as a
+ * whole, so any difference means declaring it again. Also decides the RabbitCluster's spec.policies.
+ */
+export function policyDifferences(desired: DesiredPolicy, observed: Pick<PolicyInfo, "pattern" | "applyTo" | "priority" | "definition"> | undefined): string[] {
   if (!observed) return [ABSENT];
   return fieldDifferences([
     ["pattern", observed.pattern, desired.pattern],
@@ -36,7 +41,12 @@ export const policyAdapter: TopologyAdapter<Policy, DesiredPolicy, PolicyInfo> =
   observeInSnapshot: (snapshot, desired) => snapshot.policy(desired.vhost, desired.name),
   differences: policyDifferences,
   async declare(client, desired) {
-    await client.putPolicy(desired.vhost, desired.name, { pattern: desired.pattern, definition: desired.definition, priority: desired.priority, applyTo: desired.applyTo });
+    await client.putPolicy(desired.vhost, desired.name, {
+      pattern: desired.pattern,
+      definition: desired.definition,
+      priority: desired.priority,
+      applyTo: desired.applyTo,
+    });
   },
   async delete(client, desired) {
     await client.deletePolicy(desired.vhost, desired.name);

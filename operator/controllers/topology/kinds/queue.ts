@@ -50,11 +50,17 @@ export const queueAdapter: TopologyAdapter<Queue, DesiredQueue, QueueDefinition>
   async declare(client, desired) {
     // A queue that exists with other settings is refused, not changed: nothing is deleted to
     // make room, since that would lose its messages.
-    await client.declareQueue(desired.vhost, desired.name, { type: desired.type, durable: desired.durable, autoDelete: desired.autoDelete, arguments: desired.arguments });
+    await client.declareQueue(desired.vhost, desired.name, {
+      type: desired.type,
+      durable: desired.durable,
+      autoDelete: desired.autoDelete,
+      arguments: desired.arguments,
+    });
   },
   async delete(client, desired) {
     await client.deleteQueue(desired.vhost, desired.name);
   },
+  isStream: (desired) => desired.type === "stream",
   needs: (queue) => [{ type: "vhost", vhost: queue.spec.vhost }],
   provides: (queue) => [{ type: "queue", vhost: queue.spec.vhost, name: queue.spec.name }],
 };

@@ -1,13 +1,12 @@
 // A User's credentials: the `<name>-user-credentials` Secret (built here, pure), the checks of a
 // password against the hash RabbitMQ reports, and where the username comes from.
 import { createHash } from "node:crypto";
-import type { V1OwnerReference, V1Secret } from "@kubernetes/client-node";
+import type { V1Secret } from "@kubernetes/client-node";
 import type { User } from "../../../api/index.js";
-import { MANAGED_BY } from "../../../resources/names.js";
-import { base64Values } from "../../../resources/secrets.js";
+import { MANAGED_BY, credentialsSecretName, ownerReference } from "../../../resources/names.js";
+import { base64Values, secretValue } from "../../../resources/secrets.js";
 import { randomToken } from "../../../resources/context.js";
 import { Problem, type TopologyLookups } from "../adapter.js";
-import { secretValue } from "../connection.js";
 
 export interface UserCredentials {
   username: string;
@@ -16,18 +15,9 @@ export interface UserCredentials {
 
 export const USER_LABEL = "rabbit.operator.dev/user";
 
-export function credentialsSecretName(user: User): string {
-  return `${user.metadata.name}-user-credentials`;
-}
-
 /** 32 characters over [a-zA-Z0-9]: ~190 bits, safe in URIs and shells. */
 export function newPassword(): string {
   return randomToken(32);
-}
-
-function userOwnerReference(user: User): V1OwnerReference {
-  if (!user.metadata.uid) throw new Error(`User ${user.metadata.name} has no uid`);
-  return { apiVersion: user.apiVersion, kind: user.kind, name: user.metadata.name, uid: user.metadata.uid, controller: true, blockOwnerDeletion: true };
 }
 
 /** The Secret applications read the user's credentials from; owned by the User, so it goes with it. */
@@ -39,7 +29,7 @@ export function buildCredentialsSecret(user: User, credentials: UserCredentials)
       name: credentialsSecretName(user),
       namespace: user.metadata.namespace,
       labels: { "app.kubernetes.io/managed-by": MANAGED_BY, "app.kubernetes.io/component": "user-credentials", [USER_LABEL]: user.metadata.name },
-      ownerReferences: [userOwnerReference(user)],
+      ownerReferences: [ownerReference(user)],
     },
     type: "Opaque",
     data: base64Values({ username: credentials.username, password: credentials.password }),
@@ -87,5 +77,8 @@ export function resolveUsername(user: User, lookups: Pick<TopologyLookups, "secr
 }
 
 export function missingImport(user: User): Problem {
-  return new Problem("CredentialsSecretNotFound", `Secret ${user.metadata.namespace}/${user.spec.importCredentialsSecret?.name} (importCredentialsSecret) does not exist`);
+  return new Problem(
+    "CredentialsSecretNotFound",
+    `Secret ${user.metadata.namespace}/${user.spec.importCredentialsSecret?.name} (importCredentialsSecret) does not exist`,
+  );
 }

@@ -2,15 +2,15 @@
 // (crypto-random) or copied from importCredentialsSecret. Changing the password in either Secret
 // changes it in RabbitMQ. RabbitMQ reports only a salted hash; it is checked against the password
 // we hold, so a password changed behind our back is drift like any other.
-import type { V1Secret } from "@kubernetes/client-node";
 import { TOPOLOGY_KINDS, type User, type UserSpec } from "../../../api/index.js";
-import type { UserInfo, UserLimitName, UserLimits } from "../../../rabbitmq/management.js";
+import { USER_LIMIT_NAMES, type UserInfo, type UserLimits } from "../../../rabbitmq/management.js";
 import type { KubeObject } from "../../../runtime/kube-object.js";
-import { isNotFound } from "../../../runtime/errors.js";
+import { credentialsSecretName } from "../../../resources/names.js";
+import { secretValue } from "../../../resources/secrets.js";
+import { readSecret } from "../../../runtime/clients.js";
 import { Problem, type PrepareContext, type TopologyAdapter } from "../adapter.js";
-import { secretValue } from "../connection.js";
 import { ABSENT, differs, limitDifferences, sameTags, tagSet } from "./common.js";
-import { buildCredentialsSecret, credentialsSecretName, missingImport, newPassword, passwordMatchesHash, resolveUsername, type UserCredentials } from "./user-credentials.js";
+import { buildCredentialsSecret, missingImport, newPassword, passwordMatchesHash, resolveUsername, type UserCredentials } from "./user-credentials.js";
 
 export interface DesiredUser {
   username: string;
@@ -25,8 +25,6 @@ export interface ObservedUser {
   limits: UserLimits;
 }
 
-export const USER_LIMIT_NAMES = ["max-connections", "max-channels"] as const satisfies readonly UserLimitName[];
-
 export function desiredUser(spec: UserSpec, credentials: UserCredentials): DesiredUser {
   const limits: UserLimits = {};
   if (spec.limits?.connections !== undefined) limits["max-connections"] = spec.limits.connections;
@@ -36,7 +34,8 @@ export function desiredUser(spec: UserSpec, credentials: UserCredentials): Desir
 
 function accountDifferences(desired: DesiredUser, observed: UserInfo): string[] {
   const differences: string[] = [];
-  if (!passwordMatchesHash(desired.password, observed.passwordHash, observed.hashingAlgorithm)) differences.push("password differs from the credentials Secret");
+  if (!passwordMatchesHash(desired.password, observed.passwordHash, observed.hashingAlgorithm))
+    differences.push("password differs from the credentials Secret");
   if (!sameTags(desired.tags, observed.tags)) differences.push(differs("tags", observed.tags, desired.tags));
   return differences;
 }
@@ -69,7 +68,7 @@ async function credentials(user: User, context: PrepareContext): Promise<UserCre
     if (!password && context.mode === "reconcile") {
       // The cache may lack a Secret written a moment ago: ask the API server before a new
       // password replaces one that applications may already use.
-      stored = await readSecret(context, namespace, credentialsSecretName(user));
+      stored = await readSecret(context.clients!, namespace, credentialsSecretName(user));
       password = secretValue(stored, "password") ?? newPassword();
     }
     if (!password) return new Problem("CredentialsNotReady", `Secret ${namespace}/${credentialsSecretName(user)} has no password yet`);
@@ -77,15 +76,6 @@ async function credentials(user: User, context: PrepareContext): Promise<UserCre
   const result = { username, password };
   if (context.mode === "reconcile") await context.writer!.apply(buildCredentialsSecret(user, result) as KubeObject, stored as KubeObject | undefined);
   return result;
-}
-
-async function readSecret(context: PrepareContext, namespace: string, name: string): Promise<V1Secret | undefined> {
-  try {
-    return (await context.clients!.objects.read({ apiVersion: "v1", kind: "Secret", metadata: { name, namespace } })) as V1Secret;
-  } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw error;
-  }
 }
 
 export const userAdapter: TopologyAdapter<User, DesiredUser, ObservedUser> = {
@@ -124,10 +114,14 @@ export const userAdapter: TopologyAdapter<User, DesiredUser, ObservedUser> = {
   needs: () => [],
   provides: (user) => {
     const username = user.status?.username ?? user.spec.username;
-    return [{ type: "userObject", namespace: user.metadata.namespace ?? "", name: user.metadata.name }, ...(username ? [{ type: "user" as const, name: username }] : [])];
+    return [
+      { type: "userObject", namespace: user.metadata.namespace ?? "", name: user.metadata.name },
+      ...(username ? [{ type: "user" as const, name: username }] : []),
+    ];
   },
   statusFields: (user, desired) => {
     const username = desired?.username ?? user.status?.username;
     return { ...(username ? { username } : {}), credentials: { name: credentialsSecretName(user) } };
   },
+  secretsRead: (user) => [credentialsSecretName(user), ...(user.spec.importCredentialsSecret ? [user.spec.importCredentialsSecret.name] : [])],
 };

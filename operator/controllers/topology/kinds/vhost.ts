@@ -1,7 +1,7 @@
 // Vhost: tags, tracing, default queue type and limits. The description is not in the spec: one
 // set by hand is kept when the vhost is declared again.
 import { TOPOLOGY_KINDS, type Vhost, type VhostSpec } from "../../../api/index.js";
-import type { QueueType, VhostInfo, VhostLimitName, VhostLimits } from "../../../rabbitmq/management.js";
+import { VHOST_LIMIT_NAMES, type QueueType, type VhostInfo, type VhostLimits } from "../../../rabbitmq/management.js";
 import type { TopologyAdapter } from "../adapter.js";
 import { ABSENT, differs, limitDifferences, sameTags, tagSet } from "./common.js";
 
@@ -16,15 +16,36 @@ export interface DesiredVhost {
 export interface ObservedVhost {
   info: VhostInfo;
   limits: VhostLimits;
+  /**
+   * Nodes that accept client connections but not to this vhost: it is stopped there. RabbitMQ
+   * 3.10 leaves a vhost so when it is created while that node boots (start_on_all_nodes skips
+   * booting nodes, and the node's own recovery has run already), and stops one whose message
+   * store failed; until someone starts it, every connection to it through that node is refused.
+   * A node still booting (no listener yet) starts its vhosts itself.
+   */
+  refusingOn: string[];
 }
 
-export const VHOST_LIMIT_NAMES = ["max-connections", "max-queues"] as const satisfies readonly VhostLimitName[];
+/**
+ * The nodes the vhost is stopped on that serve clients. When the server does not say which nodes
+ * serve (undefined), every one it is stopped on: a node still booting may then be started early,
+ * which its own boot accepts ("already started").
+ */
+export function stoppedWhereServing(info: VhostInfo, amqpNodes: ReadonlySet<string> | undefined): string[] {
+  return amqpNodes ? info.stoppedOn.filter((node) => amqpNodes.has(node)) : info.stoppedOn;
+}
 
 export function desiredVhost(spec: VhostSpec): DesiredVhost {
   const limits: VhostLimits = {};
   if (spec.limits?.connections !== undefined) limits["max-connections"] = spec.limits.connections;
   if (spec.limits?.queues !== undefined) limits["max-queues"] = spec.limits.queues;
-  return { name: spec.name, tags: tagSet(spec.tags), tracing: spec.tracing, ...(spec.defaultQueueType ? { defaultQueueType: spec.defaultQueueType } : {}), limits };
+  return {
+    name: spec.name,
+    tags: tagSet(spec.tags),
+    tracing: spec.tracing,
+    ...(spec.defaultQueueType ? { defaultQueueType: spec.defaultQueueType } : {}),
+    limits,
+  };
 }
 
 /** Differences of the vhost itself (PUT /api/vhosts); limits are set one by one. */
@@ -42,7 +63,11 @@ function settingsDifferences(desired: DesiredVhost, observed: VhostInfo): string
 
 export function vhostDifferences(desired: DesiredVhost, observed: ObservedVhost | undefined): string[] {
   if (!observed) return [ABSENT];
-  return [...settingsDifferences(desired, observed.info), ...limitDifferences(desired.limits, observed.limits, VHOST_LIMIT_NAMES)];
+  return [
+    ...settingsDifferences(desired, observed.info),
+    ...limitDifferences(desired.limits, observed.limits, VHOST_LIMIT_NAMES),
+    ...observed.refusingOn.map((node) => `stopped on node ${node}, which refuses connections to it`),
+  ];
 }
 
 export const vhostAdapter: TopologyAdapter<Vhost, DesiredVhost, ObservedVhost> = {
@@ -53,11 +78,12 @@ export const vhostAdapter: TopologyAdapter<Vhost, DesiredVhost, ObservedVhost> =
   async observe(client, desired) {
     const info = await client.getVhost(desired.name);
     if (!info) return undefined;
-    return { info, limits: (await client.getVhostLimits(desired.name)) ?? {} };
+    const refusingOn = info.stoppedOn.length > 0 ? stoppedWhereServing(info, await client.amqpNodes()) : [];
+    return { info, limits: (await client.getVhostLimits(desired.name)) ?? {}, refusingOn };
   },
   observeInSnapshot(snapshot, desired) {
     const info = snapshot.vhost(desired.name);
-    return info ? { info, limits: snapshot.vhostLimits(desired.name) } : undefined;
+    return info ? { info, limits: snapshot.vhostLimits(desired.name), refusingOn: stoppedWhereServing(info, snapshot.amqpNodes()) } : undefined;
   },
   differences: vhostDifferences,
   async declare(client, desired, observed) {
@@ -76,6 +102,7 @@ export const vhostAdapter: TopologyAdapter<Vhost, DesiredVhost, ObservedVhost> =
       if (value === undefined) await client.clearVhostLimit(desired.name, name);
       else await client.setVhostLimit(desired.name, name, value);
     }
+    for (const node of observed?.refusingOn ?? []) await client.startVhost(desired.name, node);
   },
   async delete(client, desired) {
     await client.deleteVhost(desired.name);

@@ -7,7 +7,12 @@ import { TOPOLOGY_FINALIZER } from "../../../../operator/controllers/topology/re
 import { SnapshotIndex } from "../../../../operator/controllers/topology/snapshot.js";
 import { policy, queue } from "./fixtures.js";
 
-function check<D, O>(kind: string, key: string, adapter: { differences(d: D, o: O | undefined): string[]; observeInSnapshot(s: SnapshotIndex, d: D): O | undefined }, desired: D): DriftCheck {
+function check<D, O>(
+  kind: string,
+  key: string,
+  adapter: { differences(d: D, o: O | undefined): string[]; observeInSnapshot(s: SnapshotIndex, d: D): O | undefined },
+  desired: D,
+): DriftCheck {
   return { kind, key, compare: (snapshot) => adapter.differences(desired, adapter.observeInSnapshot(snapshot, desired)) };
 }
 
@@ -41,7 +46,10 @@ describe("findDrift", () => {
 
 describe("isDriftCandidate", () => {
   const declared = { ...queue({ name: "q" }), metadata: { ...queue({ name: "q" }).metadata, finalizers: [TOPOLOGY_FINALIZER] } };
-  const ready = { observedGeneration: 1, conditions: [{ type: "Ready", status: "True" as const, lastTransitionTime: "2026-01-01T00:00:00Z", reason: "Declared", message: "" }] };
+  const ready = {
+    observedGeneration: 1,
+    conditions: [{ type: "Ready", status: "True" as const, lastTransitionTime: "2026-01-01T00:00:00Z", reason: "Declared", message: "" }],
+  };
 
   it("checks objects declared for their current generation, not failing, changed or deleted ones", () => {
     expect(isDriftCandidate({ ...declared, status: ready })).toBe(true);

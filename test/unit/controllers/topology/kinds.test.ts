@@ -7,8 +7,10 @@ import { desiredPermission, permissionAdapter, permissionDifferences, permission
 import { desiredPolicy, policyDifferences } from "../../../../operator/controllers/topology/kinds/policy.js";
 import { desiredQueue, queueDifferences } from "../../../../operator/controllers/topology/kinds/queue.js";
 import { desiredUser, userAdapter, userDifferences } from "../../../../operator/controllers/topology/kinds/user.js";
-import { desiredVhost, vhostAdapter, vhostDifferences } from "../../../../operator/controllers/topology/kinds/vhost.js";
+import { desiredVhost, stoppedWhereServing, vhostAdapter, vhostDifferences } from "../../../../operator/controllers/topology/kinds/vhost.js";
 import { Problem, type TopologyLookups } from "../../../../operator/controllers/topology/adapter.js";
+import { TOPOLOGY_ADAPTERS } from "../../../../operator/controllers/topology/kinds/index.js";
+import { TOPOLOGY_KINDS } from "../../../../operator/api/index.js";
 import type { BindingInfo, QueueDefinition } from "../../../../operator/rabbitmq/management.js";
 import { binding, exchange, permission, policy, queue, user, vhost } from "./fixtures.js";
 
@@ -29,7 +31,14 @@ describe("Queue", () => {
     });
   });
 
-  const observed: QueueDefinition = { name: "orders", vhost: "/", type: "quorum", durable: true, autoDelete: false, arguments: { "x-queue-type": "quorum", "x-delivery-limit": 5 } };
+  const observed: QueueDefinition = {
+    name: "orders",
+    vhost: "/",
+    type: "quorum",
+    durable: true,
+    autoDelete: false,
+    arguments: { "x-queue-type": "quorum", "x-delivery-limit": 5 },
+  };
   const desired = desiredQueue(queue({ name: "orders", type: "quorum", arguments: { "x-delivery-limit": 5 } }).spec);
 
   it("is in sync with what RabbitMQ reports for it, argument order and x-queue-type aside", () => {
@@ -48,7 +57,15 @@ describe("Queue", () => {
 
 describe("Exchange", () => {
   const desired = desiredExchange(exchange({ name: "events", type: "topic", arguments: { "alternate-exchange": "unrouted" } }).spec);
-  const observed = { name: "events", vhost: "/", type: "topic", durable: true, autoDelete: false, internal: false, arguments: { "alternate-exchange": "unrouted" } };
+  const observed = {
+    name: "events",
+    vhost: "/",
+    type: "topic",
+    durable: true,
+    autoDelete: false,
+    internal: false,
+    arguments: { "alternate-exchange": "unrouted" },
+  };
 
   it("builds the declaration from the spec, never internal", () => {
     expect(desired).toEqual({ vhost: "/", name: "events", type: "topic", durable: true, autoDelete: false, arguments: { "alternate-exchange": "unrouted" } });
@@ -56,13 +73,25 @@ describe("Exchange", () => {
   });
 
   it("sees an exchange made internal or given other arguments behind our back", () => {
-    expect(exchangeDifferences(desired, { ...observed, internal: true, arguments: {} })).toEqual(["internal is true, want false", 'arguments is {}, want {"alternate-exchange":"unrouted"}']);
+    expect(exchangeDifferences(desired, { ...observed, internal: true, arguments: {} })).toEqual([
+      "internal is true, want false",
+      'arguments is {}, want {"alternate-exchange":"unrouted"}',
+    ]);
   });
 });
 
 describe("Binding", () => {
   const desired = desiredBinding(binding({ source: "events", destination: "audit", routingKey: "a.#", arguments: { "x-match": "any" } }).spec);
-  const info = (overrides: Partial<BindingInfo>): BindingInfo => ({ vhost: "/", source: "events", destination: "audit", destinationType: "queue", routingKey: "a.#", arguments: { "x-match": "any" }, propertiesKey: "a.#~xyz", ...overrides });
+  const info = (overrides: Partial<BindingInfo>): BindingInfo => ({
+    vhost: "/",
+    source: "events",
+    destination: "audit",
+    destinationType: "queue",
+    routingKey: "a.#",
+    arguments: { "x-match": "any" },
+    propertiesKey: "a.#~xyz",
+    ...overrides,
+  });
 
   it("finds ours among the bindings between the same ends by routing key and arguments", () => {
     expect(matchingBinding(desired, [info({ routingKey: "b" }), info({ arguments: {} }), info({})])).toEqual(info({}));
@@ -114,21 +143,35 @@ describe("Permission", () => {
     expect(permissionUser(byReference, lookups(user({})))).toBe("alice");
     expect(permissionUser(byReference, lookups(user({ username: "alice-the-user" })))).toBe("alice-the-user");
     expect(permissionUser(byReference, lookups({ ...user({ username: "renamed" }), status: { username: "declared" } }))).toBe("declared");
-    expect(permissionAdapter.needs(byReference)).toEqual([{ type: "vhost", vhost: "/" }, { type: "userObject", namespace: "messaging", name: "alice" }]);
+    expect(permissionAdapter.needs(byReference)).toEqual([
+      { type: "vhost", vhost: "/" },
+      { type: "userObject", namespace: "messaging", name: "alice" },
+    ]);
   });
 });
 
 describe("Vhost", () => {
   it("builds tags as a set and limits under RabbitMQ's names", () => {
-    expect(desiredVhost(vhost({ name: "orders", tags: ["b", "a", "b"], limits: { queues: 10 } }).spec)).toEqual({ name: "orders", tags: ["a", "b"], tracing: false, limits: { "max-queues": 10 } });
+    expect(desiredVhost(vhost({ name: "orders", tags: ["b", "a", "b"], limits: { queues: 10 } }).spec)).toEqual({
+      name: "orders",
+      tags: ["a", "b"],
+      tracing: false,
+      limits: { "max-queues": 10 },
+    });
   });
 
   const desired = desiredVhost(vhost({ name: "orders", tags: ["a"], defaultQueueType: "quorum", limits: { connections: 5 } }).spec);
-  const info = { name: "orders", description: "by hand", tags: ["a"], tracing: false, defaultQueueType: "quorum" };
+  const info = { name: "orders", description: "by hand", tags: ["a"], tracing: false, defaultQueueType: "quorum", stoppedOn: [] };
 
   it("compares tags, tracing, default queue type and every limit; a limit set by hand is drift", () => {
-    expect(vhostDifferences(desired, { info, limits: { "max-connections": 5 } })).toEqual([]);
-    expect(vhostDifferences(desired, { info: { ...info, tags: ["a", "x"], tracing: true, defaultQueueType: "classic" }, limits: { "max-queues": 1 } })).toEqual([
+    expect(vhostDifferences(desired, { info, limits: { "max-connections": 5 }, refusingOn: [] })).toEqual([]);
+    expect(
+      vhostDifferences(desired, {
+        info: { ...info, tags: ["a", "x"], tracing: true, defaultQueueType: "classic" },
+        limits: { "max-queues": 1 },
+        refusingOn: [],
+      }),
+    ).toEqual([
       'tags is ["a","x"], want ["a"]',
       "tracing is true, want false",
       'defaultQueueType is "classic", want "quorum"',
@@ -138,9 +181,21 @@ describe("Vhost", () => {
   });
 
   it("does not chase a default queue type the server does not keep (RabbitMQ < 3.11), and says so", () => {
-    const observed = { info: { ...info, defaultQueueType: undefined }, limits: { "max-connections": 5 } };
+    const observed = { info: { ...info, defaultQueueType: undefined }, limits: { "max-connections": 5 }, refusingOn: [] };
     expect(vhostDifferences(desired, observed)).toEqual([]);
     expect(vhostAdapter.caveats!(desired, observed)).toEqual(["RabbitMQ did not keep defaultQueueType quorum (it needs RabbitMQ 3.11 or later)"]);
+  });
+
+  it("counts a vhost stopped on a node as drift only where that node serves clients (a booting node starts its vhosts itself)", () => {
+    const stopped = { ...info, stoppedOn: ["rabbit@booting", "rabbit@serving"] };
+    const serving = new Set(["rabbit@serving", "rabbit@other"]);
+    expect(stoppedWhereServing(stopped, serving)).toEqual(["rabbit@serving"]);
+    expect(vhostDifferences(desired, { info: stopped, limits: { "max-connections": 5 }, refusingOn: stoppedWhereServing(stopped, serving) })).toEqual([
+      "stopped on node rabbit@serving, which refuses connections to it",
+    ]);
+    expect(stoppedWhereServing(stopped, new Set())).toEqual([]);
+    // A server that does not say which nodes serve (stats disabled): every node it is stopped on.
+    expect(stoppedWhereServing(stopped, undefined)).toEqual(["rabbit@booting", "rabbit@serving"]);
   });
 });
 
@@ -161,10 +216,25 @@ describe("User", () => {
     ]);
   });
 
+  it("reads its credentials Secret, and the imported one when it imports", () => {
+    expect(userAdapter.secretsRead!(user({}))).toEqual(["alice-user-credentials"]);
+    expect(userAdapter.secretsRead!(user({ importCredentialsSecret: { name: "legacy" } }))).toEqual(["alice-user-credentials", "legacy"]);
+  });
+
   it("provides its RabbitMQ name and itself as a User object", () => {
     expect(userAdapter.provides({ ...user({}), status: { username: "alice" } })).toEqual([
       { type: "userObject", namespace: "messaging", name: "alice" },
       { type: "user", name: "alice" },
     ]);
+  });
+});
+
+describe("the adapters", () => {
+  it("are one per topology kind, each for its own kind: the one list the controllers are made from", () => {
+    expect(TOPOLOGY_ADAPTERS.map((adapter) => adapter.definition.kind)).toEqual(TOPOLOGY_KINDS.map((kind) => kind.kind));
+  });
+
+  it("leave Secret wiring to the kinds that read Secrets of their own: only User does", () => {
+    expect(TOPOLOGY_ADAPTERS.filter((adapter) => adapter.secretsRead).map((adapter) => adapter.definition.kind)).toEqual(["User"]);
   });
 });

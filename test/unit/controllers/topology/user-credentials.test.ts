@@ -37,7 +37,9 @@ describe("buildCredentialsSecret", () => {
         name: "alice-user-credentials",
         namespace: "messaging",
         labels: { "app.kubernetes.io/managed-by": "rabbit-operator", "app.kubernetes.io/component": "user-credentials", "rabbit.operator.dev/user": "alice" },
-        ownerReferences: [{ apiVersion: "rabbit.operator.dev/v1alpha1", kind: "User", name: "alice", uid: alice.metadata.uid, controller: true, blockOwnerDeletion: true }],
+        ownerReferences: [
+          { apiVersion: "rabbit.operator.dev/v1alpha1", kind: "User", name: "alice", uid: alice.metadata.uid, controller: true, blockOwnerDeletion: true },
+        ],
       },
       type: "Opaque",
       data: { username: Buffer.from("alice").toString("base64"), password: Buffer.from("pw").toString("base64") },

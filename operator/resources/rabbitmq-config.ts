@@ -1,8 +1,8 @@
 // Rendering of RabbitMQ's configuration files (rabbitmq.conf fragments in conf.d, enabled_plugins).
 // Pure functions: the builders put the results into a ConfigMap and hash what needs a restart.
 import type { NodeType, RabbitCluster } from "../api/index.js";
-import { clusterNames, nodeName } from "../resources/names.js";
-import { PORTS } from "./ports.js";
+import { PORTS } from "../rabbitmq/ports.js";
+import { clusterNames, nodeName } from "./names.js";
 
 /** Plugins every node runs; spec.rabbitmq.additionalPlugins come on top. */
 export const REQUIRED_PLUGINS = ["rabbitmq_management", "rabbitmq_prometheus"] as const;
