@@ -1,5 +1,5 @@
 # The rabbit-operator image. Build: docker build -t rabbit-operator .
-# (The test harness builds an equivalent image without a registry: test/harness/images/operator-image.ts.)
+# (The test harness builds an equivalent image without a registry: dev/images/operator-image.ts.)
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /src

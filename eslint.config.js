@@ -14,7 +14,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ["scripts/**", "test/**", "bench/**"],
+    files: ["scripts/**", "dev/**", "test/**", "bench/**"],
     rules: { "no-console": "off" },
   },
 );

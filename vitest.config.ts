@@ -7,6 +7,8 @@ export default defineConfig({
   test: {
     // The JSON report gives .ci/run its closing "N passed, N failed" line.
     reporters: ["default", ["json", { outputFile: ".cache/test-results.json" }]],
+    // Stopping a shared cluster takes seconds; a teardown cut short leaves it running.
+    teardownTimeout: 120_000,
     projects: [
       {
         test: {

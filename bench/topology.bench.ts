@@ -12,11 +12,19 @@
 // RABBIT_OPERATOR_TEST_KUBECONFIG points it at a running control plane instead of starting one.
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { API_VERSION } from "../operator/api/index.js";
-import { startControlPlane } from "../test/harness/control-plane.js";
-import { waitFor } from "../test/harness/exec.js";
-import { apply } from "../test/harness/kube.js";
-import { startRabbitCluster } from "../test/harness/rabbitmq-cluster.js";
-import { managementWrites, readyOf, startTopologyEnvironment, topologyObject, writesIn, type TopologyEnvironment, type TopologyObject } from "../test/integration/controllers/topology/support.js";
+import { startControlPlane } from "../dev/control-plane.js";
+import { waitFor } from "../dev/exec.js";
+import { apply } from "../dev/kube.js";
+import { startRabbitCluster } from "../dev/rabbitmq-cluster.js";
+import {
+  managementWrites,
+  readyOf,
+  startTopologyEnvironment,
+  topologyObject,
+  writesIn,
+  type TopologyEnvironment,
+  type TopologyObject,
+} from "../test/integration/controllers/topology/support.js";
 
 const SIZES = (process.env.BENCH_SIZES ?? "100,1000").split(",").map(Number);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
@@ -27,9 +35,11 @@ const CLIENT_PARALLELISM = 16;
 
 async function inParallel<T>(items: readonly T[], parallelism: number, work: (item: T) => Promise<unknown>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: parallelism }, async () => {
-    while (next < items.length) await work(items[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: parallelism }, async () => {
+      while (next < items.length) await work(items[next++]!);
+    }),
+  );
 }
 
 async function listQueues(env: TopologyEnvironment, namespace: string): Promise<TopologyObject[]> {
@@ -52,14 +62,20 @@ async function benchmark(env: TopologyEnvironment, n: number): Promise<void> {
 
   env.resetCounters();
   const started = Date.now();
-  await inParallel(names, CLIENT_PARALLELISM, (name) => apply(env.clients, topologyObject("Queue", name, namespace, { name, type: QUEUE_TYPE }) as KubernetesObject));
+  await inParallel(names, CLIENT_PARALLELISM, (name) =>
+    apply(env.clients, topologyObject("Queue", name, namespace, { name, type: QUEUE_TYPE }) as KubernetesObject),
+  );
   const appliedMs = Date.now() - started;
   let ready = 0;
-  await waitFor(`${n} queues Ready`, async () => {
-    const queues = (await listQueues(env, namespace)).filter((q) => q.metadata?.name?.startsWith(`bench-${n}-`));
-    ready = queues.filter((q) => readyOf(q)?.status === "True").length;
-    return ready === n;
-  }, { timeoutMs: 30 * 60_000, intervalMs: 250 });
+  await waitFor(
+    `${n} queues Ready`,
+    async () => {
+      const queues = (await listQueues(env, namespace)).filter((q) => q.metadata?.name?.startsWith(`bench-${n}-`));
+      ready = queues.filter((q) => readyOf(q)?.status === "True").length;
+      return ready === n;
+    },
+    { timeoutMs: 30 * 60_000, intervalMs: 250 },
+  );
   const readyMs = Date.now() - started;
   const kubeWrites = writesIn(env.kubeWrites, env.namespaces).length;
   const mgmt = env.managementRequests.length;
@@ -82,7 +98,10 @@ async function benchmark(env: TopologyEnvironment, n: number): Promise<void> {
 
   const deleteStarted = Date.now();
   await inParallel(names, CLIENT_PARALLELISM, (name) => env.clients.objects.delete({ apiVersion: API_VERSION, kind: "Queue", metadata: { name, namespace } }));
-  await waitFor(`${n} queues deleted`, async () => (await listQueues(env, namespace)).every((q) => !q.metadata?.name?.startsWith(`bench-${n}-`)), { timeoutMs: 30 * 60_000, intervalMs: 250 });
+  await waitFor(`${n} queues deleted`, async () => (await listQueues(env, namespace)).every((q) => !q.metadata?.name?.startsWith(`bench-${n}-`)), {
+    timeoutMs: 30 * 60_000,
+    intervalMs: 250,
+  });
   const deletedMs = Date.now() - deleteStarted;
   console.log(`deleted (in Kubernetes and RabbitMQ) after ${deletedMs} ms: ${rate(n, deletedMs)}`);
 }
@@ -94,7 +113,11 @@ async function main(): Promise<void> {
   let env: TopologyEnvironment | undefined;
   try {
     console.log(`RabbitMQ ${rabbit.nodes.length} nodes (2 disc + 1 ram) ready in ${rabbit.timings.startupMs} ms`);
-    env = await startTopologyEnvironment(given ?? controlPlane!.kubeconfig, rabbit, { prefix: "bench", driftPeriodMs: DRIFT_PERIOD_MS, maxConcurrentReconciles: CONCURRENCY });
+    env = await startTopologyEnvironment(given ?? controlPlane!.kubeconfig, rabbit, {
+      prefix: "bench",
+      driftPeriodMs: DRIFT_PERIOD_MS,
+      maxConcurrentReconciles: CONCURRENCY,
+    });
     for (const n of SIZES) await benchmark(env, n);
     const queuesLeft = (await rabbit.management().listQueueDefinitions()).filter((q) => q.name.startsWith("bench-"));
     console.log(`\nqueues left in RabbitMQ: ${queuesLeft.length}`);

@@ -3,40 +3,61 @@
 // cluster. Then: the operator installed with the Helm chart, examples/rabbit-cluster.yaml and
 // examples/topology.yaml applied, visible progress until everything is Ready, a work-queue round
 // trip through the cluster's Service, and how to reach the management UI and tear down.
+import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import type { V1Secret } from "@kubernetes/client-node";
 import { parseAllDocuments } from "yaml";
-import { GROUP } from "../operator/api/common.js";
+import { GROUP, type Condition } from "../operator/api/common.js";
 import { ALL_KINDS, TOPOLOGY_KINDS } from "../operator/api/kinds.js";
-import { run } from "../test/harness/exec.js";
-import { startFullCluster } from "../test/harness/full-cluster.js";
-import { HELM, KUBERNETES, ensureTool } from "../test/harness/go-tools.js";
-import { installOperatorChart } from "../test/harness/operator-chart.js";
-import { REPO_ROOT } from "../test/harness/paths.js";
-import { portForward } from "../test/harness/port-forward.js";
-import { workQueue } from "../test/harness/workloads.js";
+import { secretValue } from "../operator/resources/secrets.js";
+import { sleep, systemClock } from "../operator/runtime/clock.js";
+import { run } from "../dev/exec.js";
+import { startFullCluster } from "../dev/full-cluster.js";
+import { HELM, KUBERNETES, ensureTool } from "../dev/go-tools.js";
+import { installOperatorChart } from "../dev/operator-chart.js";
+import { REPO_ROOT } from "../dev/paths.js";
+import { portForward } from "../dev/port-forward.js";
+import { workQueue } from "../dev/workloads.js";
 
 const HELP = `npm run demo [-- options]
 
   --kubeconfig FILE      install into this cluster; default: the embedded local cluster (started if needed)
+  --cluster-name NAME    name of the embedded cluster; default rabbit-operator (npm run cluster:up's)
   --namespace NS         namespace of the demo objects; default rabbit-demo
   --operator-image REF   operator image; default: the locally built one (embedded), the chart's (else)
   --rabbitmq-image REF   RabbitMQ image of the cluster; default: the locally built 3.10 (embedded),
                          examples/rabbit-cluster.yaml's (else)
   --timeout-minutes N    how long to wait for Ready; default 15`;
 
-const { values } = parseArgs({
-  options: {
-    kubeconfig: { type: "string" },
-    namespace: { type: "string", default: "rabbit-demo" },
-    "operator-image": { type: "string" },
-    "rabbitmq-image": { type: "string" },
-    "timeout-minutes": { type: "string", default: "15" },
-    help: { type: "boolean", short: "h" },
-  },
-});
+/** The embedded cluster's name unless --cluster-name says otherwise: the one npm run cluster:up starts. */
+const EMBEDDED_CLUSTER = "rabbit-operator";
+
+const OPTIONS = {
+  kubeconfig: { type: "string" },
+  "cluster-name": { type: "string", default: EMBEDDED_CLUSTER },
+  namespace: { type: "string", default: "rabbit-demo" },
+  "operator-image": { type: "string" },
+  "rabbitmq-image": { type: "string" },
+  "timeout-minutes": { type: "string", default: "15" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** A mistake on the command line: one line saying what is wrong, exit code 2, no stack trace. */
+class UsageError extends Error {}
+
+function parseOptions() {
+  try {
+    return parseArgs({ options: OPTIONS }).values;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const unknown = /^Unknown option '([^']+)'/.exec(message);
+    const problem = unknown ? `unknown option '${unknown[1]}'` : message.replace(/\.$/, "");
+    throw new UsageError(`${problem}; see npm run demo -- --help`);
+  }
+}
 
 const OPERATOR_NAMESPACE = "rabbit-operator";
 const started = Date.now();
@@ -48,7 +69,7 @@ interface Manifest {
   kind: string;
   metadata: { name: string; namespace?: string };
   spec?: Record<string, unknown>;
-  status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[] };
+  status?: { conditions?: Condition[] };
 }
 
 async function readManifests(file: string): Promise<Manifest[]> {
@@ -59,17 +80,25 @@ async function readManifests(file: string): Promise<Manifest[]> {
 
 function readyOf(object: Manifest): { ready: boolean; detail: string } {
   const ready = object.status?.conditions?.find((c) => c.type === "Ready");
-  return { ready: ready?.status === "True", detail: ready ? `${ready.reason ?? ""}${ready.status === "True" ? "" : `: ${ready.message ?? ""}`}` : "no status yet" };
+  return {
+    ready: ready?.status === "True",
+    detail: ready ? `${ready.reason ?? ""}${ready.status === "True" ? "" : `: ${ready.message ?? ""}`}` : "no status yet",
+  };
 }
 
 async function main(): Promise<void> {
+  const values = parseOptions();
   if (values.help) {
     console.log(HELP);
     return;
   }
-  const namespace = values.namespace!;
+  const namespace = values.namespace;
   const timeoutMs = Number(values["timeout-minutes"]) * 60_000;
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new Error(`--timeout-minutes takes a positive number, not ${values["timeout-minutes"]}`);
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new UsageError(`--timeout-minutes takes a positive number, not ${values["timeout-minutes"]}`);
+  if (values.kubeconfig !== undefined && !existsSync(values.kubeconfig)) throw new UsageError(`--kubeconfig ${values.kubeconfig}: no such file`);
+  if (values.kubeconfig !== undefined && values["cluster-name"] !== EMBEDDED_CLUSTER)
+    throw new UsageError("--cluster-name names the embedded cluster; it does not go with --kubeconfig");
+  const clusterName = values["cluster-name"];
 
   let kubeconfig = values.kubeconfig;
   let operatorImage = values["operator-image"];
@@ -77,14 +106,15 @@ async function main(): Promise<void> {
   const embedded = kubeconfig === undefined;
   if (embedded) {
     say("starting the embedded local cluster (kind on podman, fenced; images built here; first run takes a while)");
-    const cluster = await startFullCluster({ name: "rabbit-operator", images: ["rabbitmq", "operator"] });
+    const cluster = await startFullCluster({ name: clusterName, images: ["rabbitmq", "operator"] });
     kubeconfig = cluster.kubeconfig;
     operatorImage ??= cluster.images.operator;
     rabbitmqImage ??= cluster.images.rabbitmq;
     say(`cluster ${cluster.name} is up`);
   }
   const kubectlBinary = await ensureTool(KUBERNETES, "kubectl");
-  const kubectl = async (args: string[], input?: string) => (await run(kubectlBinary, [`--kubeconfig=${kubeconfig}`, ...args], { input, timeoutMs: 120_000 })).stdout;
+  const kubectl = async (args: string[], input?: string) =>
+    (await run(kubectlBinary, [`--kubeconfig=${kubeconfig}`, ...args], { input, timeoutMs: 120_000 })).stdout;
 
   say(`installing the operator with the Helm chart into namespace ${OPERATOR_NAMESPACE}`);
   await installOperatorChart({
@@ -102,7 +132,9 @@ async function main(): Promise<void> {
   const topology = await readManifests("topology.yaml");
   const rabbitCluster = clusterManifests.find((m) => m.kind === "RabbitCluster")!;
   if (rabbitmqImage) rabbitCluster.spec = { ...rabbitCluster.spec, image: rabbitmqImage };
-  say(`applying examples/rabbit-cluster.yaml (${rabbitCluster.metadata.name}: 3 disc + 2 ram, image ${String(rabbitCluster.spec?.image)}) and examples/topology.yaml (${topology.length} objects) in ${namespace}`);
+  say(
+    `applying examples/rabbit-cluster.yaml (${rabbitCluster.metadata.name}: 3 disc + 2 ram, image ${String(rabbitCluster.spec?.image)}) and examples/topology.yaml (${topology.length} objects) in ${namespace}`,
+  );
   await kubectl(["apply", "-n", namespace, "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: [...clusterManifests, ...topology] }));
 
   // Progress: a line whenever what we see changes.
@@ -122,22 +154,30 @@ async function main(): Promise<void> {
     if (clusterState.ready && topologyObjects.length === topology.length && readyTopology.length === topologyObjects.length) break;
     if (Date.now() > deadline) {
       const waiting = topologyObjects.filter((o) => !readyOf(o).ready).map((o) => `  ${o.kind}/${o.metadata.name}: ${readyOf(o).detail}`);
-      throw new Error(`not Ready after ${values["timeout-minutes"]} minutes:\n  ${line}\n${waiting.join("\n")}\nsee: kubectl -n ${namespace} describe rabbitcluster ${rabbitCluster.metadata.name}`);
+      throw new Error(
+        `not Ready after ${values["timeout-minutes"]} minutes:\n  ${line}\n${waiting.join("\n")}\nsee: kubectl -n ${namespace} describe rabbitcluster ${rabbitCluster.metadata.name}`,
+      );
     }
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    await sleep(systemClock, 3000);
   }
 
   // The round trip as an application would do it: the operator-generated credentials of the
   // orders-app User, the orders vhost, the quorum queue orders.tasks, through the client Service.
-  const secret = JSON.parse(await kubectl(["get", "secret", "-n", namespace, "orders-app-user-credentials", "-o", "json"])) as { data: Record<string, string> };
-  const decode = (key: string) => Buffer.from(secret.data[key]!, "base64").toString("utf8");
+  const secret = JSON.parse(await kubectl(["get", "secret", "-n", namespace, "orders-app-user-credentials", "-o", "json"])) as V1Secret;
+  const decode = (key: string) => {
+    const value = secretValue(secret, key);
+    if (value === undefined) throw new Error(`Secret ${namespace}/orders-app-user-credentials has no ${key}`);
+    return value;
+  };
   const logDir = await mkdtemp(join(tmpdir(), "rabbit-operator-demo-"));
   const forward = await portForward(kubeconfig!, namespace, `service/${rabbitCluster.metadata.name}`, 5672, join(logDir, "port-forward.log"));
   try {
     const url = `amqp://${encodeURIComponent(decode("username"))}:${encodeURIComponent(decode("password"))}@127.0.0.1:${forward.localPort}/orders`;
     say(`work-queue round trip: 10 tasks to orders.tasks as ${decode("username")}, two workers`);
     const result = await workQueue(url, "orders.tasks", { tasks: 10 });
-    say(`delivered ${result.deliveries.length}/10: worker-1 got ${result.byWorker["worker-1"].length}, worker-2 got ${result.byWorker["worker-2"].length} (round-robin)`);
+    say(
+      `delivered ${result.deliveries.length}/10: worker-1 got ${result.byWorker["worker-1"].length}, worker-2 got ${result.byWorker["worker-2"].length} (round-robin)`,
+    );
   } finally {
     await forward.stop();
     await rm(logDir, { recursive: true, force: true });
@@ -161,14 +201,24 @@ Look around:
   kubectl -n ${namespace} exec ${name}-disc-0 -c rabbitmq -- rabbitmqctl cluster_status
 
 Tear down (topology first, while the operator runs to remove it from RabbitMQ; the vhost last:
-deleting a vhost takes the operator's permissions in it before its queues are gone):
-  kubectl -n ${namespace} delete ${TOPOLOGY_KINDS.filter((k) => k.kind !== "Vhost").map((k) => `${k.plural}.${GROUP}`).join(",")} --all
+deleting a vhost takes the operator's permissions in it before its queues are gone; then the
+cluster, before its namespace, which would otherwise wait out the pods' grace period):
+  kubectl -n ${namespace} delete ${TOPOLOGY_KINDS.filter((k) => k.kind !== "Vhost")
+    .map((k) => `${k.plural}.${GROUP}`)
+    .join(",")} --all
   kubectl -n ${namespace} delete vhosts.${GROUP} --all
+  kubectl -n ${namespace} delete rabbitclusters.${GROUP} --all --cascade=foreground   # waits until its pods are gone
   kubectl delete namespace ${namespace}
-  helm uninstall rabbit-operator -n ${OPERATOR_NAMESPACE}${embedded ? "\n  npm run cluster:down      # the embedded cluster itself" : ""}`);
+  helm uninstall rabbit-operator -n ${OPERATOR_NAMESPACE} --wait
+  kubectl delete namespace ${OPERATOR_NAMESPACE}${embedded ? `\n  npm run cluster:down${clusterName === EMBEDDED_CLUSTER ? "" : ` -- --name ${clusterName}`}      # the embedded cluster itself` : ""}`);
 }
 
 main().catch((error: unknown) => {
+  if (error instanceof UsageError) {
+    console.error(`demo: ${error.message}`);
+    process.exitCode = 2;
+    return;
+  }
   console.error(`demo failed after ${elapsed().trim()}: ${error instanceof Error ? error.message : String(error)}`);
   process.exitCode = 1;
 });

@@ -4,8 +4,8 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { run, waitFor } from "../harness/exec.js";
-import { fenceStatus, inspectKindNetwork } from "../harness/host.js";
+import { run, waitFor } from "../../dev/exec.js";
+import { fenceStatus, inspectKindNetwork } from "../../dev/host.js";
 import { CRDS_DIR, EXAMPLES_DIR, ensureCrdsInstalled } from "./support/crds.js";
 import { kubectl, kubectlFailure, kubectlJson } from "./support/kubectl.js";
 import { ipv4InSubnet } from "./support/net.js";

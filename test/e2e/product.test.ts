@@ -1,41 +1,100 @@
 // The whole product as a user gets it: the chart installs the operator; a 3 disc + 2 ram
-// RabbitCluster and its topology are declared as objects; the classic workloads run through the
+// RabbitCluster and its topology (every kind: exchanges of each type, bindings to queues and
+// exchanges, policies on each, classic, quorum and stream queues) are declared as objects;
+// messages are routed through all of it; the classic workloads run through the
 // cluster's Service with the operator-generated credentials; a disc replica, the leader and a ram
 // replica of a quorum queue are each SIGKILLed under a confirmed publish of 10,000 messages
 // (100,000 with npm run test:faults:e2e); and everything uninstalls without anything stuck.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { API_VERSION, GROUP, TOPOLOGY_KINDS } from "../../operator/api/index.js";
-import { ManagementClient } from "../../operator/rabbitmq/management.js";
-import { run, waitFor } from "../harness/exec.js";
-import { engine } from "../harness/kind.js";
-import { consumeAndVerify, fairDispatch, helloWorld, manualAckRedelivery, publishConfirmed, publishPersistent, workQueue } from "../harness/workloads.js";
+import { run, waitFor } from "../../dev/exec.js";
+import { engine } from "../../dev/kind.js";
+import {
+  consumeAndVerify,
+  drainQueues,
+  fairDispatch,
+  helloWorld,
+  manualAckRedelivery,
+  publishConfirmed,
+  publishPersistent,
+  publishRouted,
+  readStream,
+  workQueue,
+} from "../../dev/workloads.js";
+import { printDiagnostics } from "./support/diagnostics.js";
 import { kubectl, kubectlJson } from "./support/kubectl.js";
 import { installOperator, type InstalledOperator } from "./support/operator.js";
 import { portForward, type PortForward } from "./support/port-forward.js";
-import { localAmqpUrl, podReady, readCredentials } from "./support/rabbitmq.js";
+import { localAmqpUrl, localManagement, podReady, readCredentials, readyOf, type Resource } from "./support/rabbitmq.js";
 
 const e2e = inject("e2eCluster");
 const namespace = "e2e-product";
 const cluster = "shop";
 const vhost = "shop";
 
-interface Resource {
-  kind: string;
-  metadata: { name: string; finalizers?: string[]; deletionTimestamp?: string };
-  status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[] };
-}
-
 const reference = { rabbitmqClusterReference: { name: cluster } };
-const queue = (name: string, type: "classic" | "quorum", durable = true) => ({
+const queue = (name: string, type: "classic" | "quorum" | "stream", durable = true) => ({
   apiVersion: API_VERSION,
   kind: "Queue",
   metadata: { name },
   spec: { name, vhost, type, durable, ...reference },
 });
-const QUEUES = [queue("hello", "classic", false), queue("tasks", "quorum"), queue("acked", "classic"), queue("fair", "classic"), queue("durable-jobs", "classic"), queue("confirms", "quorum")];
+// Where the routing test's messages end up: one queue behind each exchange type and binding.
+const ROUTED_QUEUES = [
+  queue("routed.direct", "quorum"),
+  queue("routed.fanout-a", "classic"),
+  queue("routed.fanout-b", "quorum"),
+  queue("routed.topic", "classic"),
+  queue("routed.headers", "classic"),
+];
+const QUEUES = [
+  queue("hello", "classic", false),
+  queue("tasks", "quorum"),
+  queue("acked", "classic"),
+  queue("fair", "classic"),
+  queue("durable-jobs", "classic"),
+  queue("confirms", "quorum"),
+  queue("audit", "stream"),
+  ...ROUTED_QUEUES,
+];
+const exchange = (name: string, type: string) => ({ apiVersion: API_VERSION, kind: "Exchange", metadata: { name }, spec: { name, vhost, type, ...reference } });
+const EXCHANGES = [exchange("shop.direct", "direct"), exchange("shop.fanout", "fanout"), exchange("shop.topic", "topic"), exchange("shop.headers", "headers")];
+interface BindingFields {
+  source: string;
+  destination: string;
+  destinationType?: "queue" | "exchange";
+  routingKey?: string;
+  arguments?: Record<string, string>;
+}
+const binding = (name: string, fields: BindingFields) => ({
+  apiVersion: API_VERSION,
+  kind: "Binding",
+  metadata: { name },
+  spec: { vhost, ...fields, ...reference },
+});
+const BINDINGS = [
+  binding("direct-payment", { source: "shop.direct", destination: "routed.direct", routingKey: "payment" }),
+  binding("fanout-a", { source: "shop.fanout", destination: "routed.fanout-a" }),
+  binding("fanout-b", { source: "shop.fanout", destination: "routed.fanout-b" }),
+  binding("topic-created", { source: "shop.topic", destination: "routed.topic", routingKey: "order.*.created" }),
+  binding("topic-broadcast", { source: "shop.topic", destination: "shop.fanout", destinationType: "exchange", routingKey: "broadcast.#" }),
+  binding("headers-eu-orders", { source: "shop.headers", destination: "routed.headers", arguments: { "x-match": "all", region: "eu", kind: "order" } }),
+];
+const policy = (name: string, fields: { pattern: string; applyTo: string; definition: Record<string, unknown> }) => ({
+  apiVersion: API_VERSION,
+  kind: "Policy",
+  metadata: { name },
+  spec: { name, vhost, ...fields, ...reference },
+});
+const POLICIES = [
+  // Unroutable messages of the direct exchange go to the fanout one.
+  policy("shop-alternate", { pattern: "^shop\\.direct$", applyTo: "exchanges", definition: { "alternate-exchange": "shop.fanout" } }),
+  // The topic queue keeps the last three messages.
+  policy("shop-limits", { pattern: "^routed\\.topic$", applyTo: "queues", definition: { "max-length": 3 } }),
+];
 const TOPOLOGY = [
   { apiVersion: API_VERSION, kind: "Vhost", metadata: { name: vhost }, spec: { name: vhost, ...reference } },
   { apiVersion: API_VERSION, kind: "User", metadata: { name: "app" }, spec: { tags: [], ...reference } },
@@ -47,6 +106,9 @@ const TOPOLOGY = [
     spec: { vhost, userReference: { name: "app" }, permissions: { configure: "", write: ".*", read: ".*" }, ...reference },
   },
   ...QUEUES,
+  ...EXCHANGES,
+  ...BINDINGS,
+  ...POLICIES,
 ];
 // Qualified: a bare `bindings` is core/v1 Binding, which cannot be listed.
 const TOPOLOGY_PLURALS = TOPOLOGY_KINDS.map((k) => `${k.plural}.${GROUP}`).join(",");
@@ -63,8 +125,6 @@ interface QueueReplicas {
   members: string[];
 }
 
-const readyOf = (resource: Resource) => resource.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
-
 async function waitUntilEverythingReady(what: string, timeoutMs = 600_000): Promise<void> {
   let waiting: string[] = [];
   try {
@@ -72,13 +132,17 @@ async function waitUntilEverythingReady(what: string, timeoutMs = 600_000): Prom
       what,
       async () => {
         const list = await kubectlJson<{ items: Resource[] }>(["-n", namespace, "get", `${RABBIT_CLUSTERS},${TOPOLOGY_PLURALS}`]);
-        waiting = list.items.filter((r) => !readyOf(r)).map((r) => `${r.kind}/${r.metadata.name}: ${r.status?.conditions?.find((c) => c.type === "Ready")?.message ?? "no status"}`);
+        waiting = list.items
+          .filter((r) => !readyOf(r))
+          .map((r) => `${r.kind}/${r.metadata.name}: ${r.status?.conditions?.find((c) => c.type === "Ready")?.message ?? "no status"}`);
         return list.items.length === TOPOLOGY.length + 1 && waiting.length === 0;
       },
       { timeoutMs, intervalMs: 2000 },
     );
   } catch (error) {
-    throw new Error(`${String(error)}\nnot Ready:\n  ${waiting.join("\n  ")}\noperator log (tail):\n${(await operator.logs()).split("\n").slice(-30).join("\n")}`);
+    throw new Error(
+      `${String(error)}\nnot Ready:\n  ${waiting.join("\n  ")}\noperator log (tail):\n${(await operator.logs()).split("\n").slice(-30).join("\n")}`,
+    );
   }
 }
 
@@ -109,8 +173,15 @@ const timed = async <T>(what: string, body: () => Promise<T>): Promise<T> => {
 beforeAll(async () => {
   logDir = await mkdtemp(join(tmpdir(), "rabbit-operator-e2e-product-"));
   await kubectl(["create", "namespace", namespace]);
-  operator = await timed("operator installed with the chart", () => installOperator({ release: "rabbit-operator", namespace: "e2e-product-operator", image: e2e.operatorImage, watchNamespaces: [namespace] }));
+  operator = await timed("operator installed with the chart", () =>
+    installOperator({ release: "rabbit-operator", namespace: "e2e-product-operator", image: e2e.operatorImage, watchNamespaces: [namespace] }),
+  );
 }, 600_000);
+
+// A failed test prints the pods, their logs and the Events before the next test changes them.
+afterEach(async ({ task }) => {
+  if (task.result?.state === "fail" && operator) await printDiagnostics([namespace, "e2e-product-operator"]);
+}, 120_000);
 
 afterAll(async () => {
   await stopForwards();
@@ -140,7 +211,27 @@ describe("the product, installed with the chart, declared as objects, used with 
       await waitUntilEverythingReady("the cluster and every topology object Ready");
     });
     // What RabbitMQ itself has, asked on a node.
-    const queues = JSON.parse(await kubectl(["-n", namespace, "exec", `${cluster}-disc-0`, "-c", "rabbitmq", "--", "rabbitmqctl", "list_queues", "-q", "-p", vhost, "name", "type", "durable", "--formatter", "json"])) as {
+    const queues = JSON.parse(
+      await kubectl([
+        "-n",
+        namespace,
+        "exec",
+        `${cluster}-disc-0`,
+        "-c",
+        "rabbitmq",
+        "--",
+        "rabbitmqctl",
+        "list_queues",
+        "-q",
+        "-p",
+        vhost,
+        "name",
+        "type",
+        "durable",
+        "--formatter",
+        "json",
+      ]),
+    ) as {
       name: string;
       type: string;
       durable: boolean;
@@ -158,10 +249,12 @@ describe("the product, installed with the chart, declared as objects, used with 
 
     const work = await workQueue(amqpUrl, "tasks", { tasks: 8 });
     const shares = [work.byWorker["worker-1"], work.byWorker["worker-2"]].map((tasks) => [...tasks].sort());
-    expect(shares).toEqual(expect.arrayContaining([
-      ["task-1", "task-3", "task-5", "task-7"],
-      ["task-2", "task-4", "task-6", "task-8"],
-    ]));
+    expect(shares).toEqual(
+      expect.arrayContaining([
+        ["task-1", "task-3", "task-5", "task-7"],
+        ["task-2", "task-4", "task-6", "task-8"],
+      ]),
+    );
 
     const redelivery = await manualAckRedelivery(amqpUrl, "acked");
     expect(redelivery.second).toMatchObject({ consumer: "survivor", content: redelivery.message, redelivered: true });
@@ -172,16 +265,90 @@ describe("the product, installed with the chart, declared as objects, used with 
     expect(fair.quickWhileBusyHeld).toEqual(["work-1", "work-2", "work-3", "work-4", "work-5"]);
   }, 300_000);
 
+  it("routes through every exchange type, binding and policy, published through a ram node and read through a disc node", async () => {
+    const admin = await readCredentials(namespace, `${cluster}-default-user`);
+    const management = await portForward(namespace, `pod/${cluster}-disc-1`, 15672, join(logDir, "management-disc-1.log"));
+    forwards.push(management);
+    const client = localManagement(admin, management.localPort);
+    // RabbitMQ has what the objects declare.
+    const exchanges = (await client.listExchanges(vhost)).filter((e) => e.name.startsWith("shop."));
+    expect(exchanges.map((e) => [e.name, e.type, e.durable]).sort()).toEqual(EXCHANGES.map((e) => [e.spec.name, e.spec.type, true]).sort());
+    for (const { spec } of BINDINGS) {
+      const found = await client.findBinding(vhost, {
+        source: spec.source,
+        destination: spec.destination,
+        destinationType: spec.destinationType ?? "queue",
+        routingKey: spec.routingKey ?? "",
+        arguments: spec.arguments ?? {},
+      });
+      expect(found, `binding ${spec.source} -> ${spec.destination}`).toBeDefined();
+    }
+    for (const { spec } of POLICIES)
+      expect(await client.getPolicy(vhost, spec.name)).toMatchObject({ pattern: spec.pattern, applyTo: spec.applyTo, definition: spec.definition });
+    expect((await client.getQueue(vhost, "routed.topic"))?.policy).toBe("shop-limits");
+
+    const ram = await portForward(namespace, `pod/${cluster}-ram-1`, 5672, join(logDir, "amqp-ram-1.log"));
+    const disc = await portForward(namespace, `pod/${cluster}-disc-2`, 5672, join(logDir, "amqp-disc-2.log"));
+    forwards.push(ram, disc);
+    const credentials = await appCredentials();
+    await publishRouted(localAmqpUrl(credentials, ram.localPort, vhost), [
+      { exchange: "shop.direct", routingKey: "payment", content: "direct-1" },
+      { exchange: "shop.direct", routingKey: "nobody", content: "unroutable-1" },
+      { exchange: "shop.fanout", routingKey: "", content: "fanout-1" },
+      { exchange: "shop.topic", routingKey: "order.eu.shipped", content: "topic-unmatched" },
+      { exchange: "shop.topic", routingKey: "broadcast.news", content: "broadcast-1" },
+      ...[1, 2, 3, 4, 5].map((i) => ({ exchange: "shop.topic", routingKey: `order.eu${i}.created`, content: `topic-${i}` })),
+      { exchange: "shop.headers", routingKey: "", headers: { region: "eu", kind: "order" }, content: "headers-eu-order" },
+      { exchange: "shop.headers", routingKey: "", headers: { region: "us", kind: "order" }, content: "headers-us-order" },
+    ]);
+    const drained = await drainQueues(
+      localAmqpUrl(credentials, disc.localPort, vhost),
+      ROUTED_QUEUES.map((q) => q.spec.name),
+    );
+    expect(drained).toEqual({
+      "routed.direct": ["direct-1"],
+      // The alternate exchange (a policy) and the exchange-to-exchange binding both feed the fanout.
+      "routed.fanout-a": ["unroutable-1", "fanout-1", "broadcast-1"],
+      "routed.fanout-b": ["unroutable-1", "fanout-1", "broadcast-1"],
+      // max-length 3 (a policy) dropped the two oldest.
+      "routed.topic": ["topic-3", "topic-4", "topic-5"],
+      "routed.headers": ["headers-eu-order"],
+    });
+  }, 300_000);
+
+  it("keeps a stream's messages for every reader: two readers from the first offset each read all of them, in order", async () => {
+    const published = await publishConfirmed(amqpUrl, "audit", { count: 1_000, prefix: "audit" });
+    expect(published.confirmed).toHaveLength(1_000);
+    const read = await readStream(amqpUrl, "audit", published.confirmed, { readers: 2, timeoutMs: 60_000 });
+    expect(read.byReader["reader-1"]).toEqual(published.confirmed);
+    expect(read.byReader["reader-2"]).toEqual(published.confirmed);
+  }, 300_000);
+
   it("keeps persistent messages of a durable queue through a restart of every node", async () => {
     const { messages } = await publishPersistent(amqpUrl, "durable-jobs", { count: 200, prefix: "job" });
     await stopForwards();
-    const before = new Map((await kubectlJson<{ items: { metadata: { name: string; uid: string } }[] }>(["-n", namespace, "get", "pods", "-l", `app.kubernetes.io/instance=${cluster}`])).items.map((p) => [p.metadata.name, p.metadata.uid]));
+    const before = new Map(
+      (
+        await kubectlJson<{ items: { metadata: { name: string; uid: string } }[] }>([
+          "-n",
+          namespace,
+          "get",
+          "pods",
+          "-l",
+          `app.kubernetes.io/instance=${cluster}`,
+        ])
+      ).items.map((p) => [p.metadata.name, p.metadata.uid]),
+    );
     await timed("every node restarted and the cluster Ready again", async () => {
       await kubectl(["-n", namespace, "delete", "pods", "-l", `app.kubernetes.io/instance=${cluster}`, "--wait=false"]);
       await waitFor(
         "five new pods, all Ready",
         async () => {
-          const pods = (await kubectlJson<{ items: { metadata: { name: string; uid: string; deletionTimestamp?: string }; status: { conditions?: { type: string; status: string }[] } }[] }>(["-n", namespace, "get", "pods", "-l", `app.kubernetes.io/instance=${cluster}`])).items;
+          const pods = (
+            await kubectlJson<{
+              items: { metadata: { name: string; uid: string; deletionTimestamp?: string }; status: { conditions?: { type: string; status: string }[] } }[];
+            }>(["-n", namespace, "get", "pods", "-l", `app.kubernetes.io/instance=${cluster}`])
+          ).items;
           return pods.length === 5 && pods.every((p) => before.get(p.metadata.name) !== p.metadata.uid && podReady(p));
         },
         { timeoutMs: 600_000, intervalMs: 2000 },
@@ -207,7 +374,11 @@ describe("the product, installed with the chart, declared as objects, used with 
     { title: "the leader", pick: (q: QueueReplicas) => q.leader },
     // A ram node may hold no replica (the queue was declared before it joined, and replicas are
     // kept on disc nodes): one is added to a ram node that does not lead, so that it holds one.
-    { title: "a ram node holding a replica, not the leader", pick: (q: QueueReplicas) => q.members.find((m) => m.includes("-ram-") && m !== q.leader), ram: true },
+    {
+      title: "a ram node holding a replica, not the leader",
+      pick: (q: QueueReplicas) => q.members.find((m) => m.includes("-ram-") && m !== q.leader),
+      ram: true,
+    },
   ];
   for (const victim of victims) {
     it(`loses no confirmed message of ${CONFIRMS.toLocaleString("en")} when ${victim.title} of the quorum queue is SIGKILLed mid-stream`, async () => {
@@ -215,7 +386,7 @@ describe("the product, installed with the chart, declared as objects, used with 
       const admin = await readCredentials(namespace, `${cluster}-default-user`);
       const management = await portForward(namespace, `pod/${cluster}-disc-0`, 15672, join(logDir, "management-disc-0.log"));
       forwards.push(management);
-      const client = new ManagementClient({ url: `http://127.0.0.1:${management.localPort}`, ...admin });
+      const client = localManagement(admin, management.localPort);
       const replicasNow = async (): Promise<QueueReplicas> => {
         const info = await client.getQueue(vhost, "confirms");
         return { leader: info?.node ?? "", members: info?.members ?? [] };
@@ -223,7 +394,10 @@ describe("the product, installed with the chart, declared as objects, used with 
       let replicas = await replicasNow();
       if ("ram" in victim && !victim.pick(replicas)) {
         const ramNode = (await client.listNodes()).map((n) => n.name).find((n) => n.includes("-ram-") && n !== replicas.leader)!;
-        await kubectl(["-n", namespace, "exec", `${cluster}-disc-0`, "-c", "rabbitmq", "--", "rabbitmq-queues", "add_member", "-p", vhost, "confirms", ramNode], { timeoutMs: 120_000 });
+        await kubectl(
+          ["-n", namespace, "exec", `${cluster}-disc-0`, "-c", "rabbitmq", "--", "rabbitmq-queues", "add_member", "-p", vhost, "confirms", ramNode],
+          { timeoutMs: 120_000 },
+        );
         await waitFor(`a replica of confirms on ${ramNode}`, async () => (replicas = await replicasNow()).members.includes(ramNode), { timeoutMs: 60_000 });
         console.log(`added a replica of confirms on ${ramNode}`);
       }
@@ -236,14 +410,28 @@ describe("the product, installed with the chart, declared as objects, used with 
       forwards.push(forward);
       const url = localAmqpUrl(await appCredentials(), forward.localPort, vhost);
 
-      const podInfo = () => kubectlJson<{ spec: { nodeName: string }; status: { containerStatuses?: { name: string; restartCount: number }[] } }>(["-n", namespace, "get", "pod", pod]);
+      const podInfo = () =>
+        kubectlJson<{ spec: { nodeName: string }; status: { containerStatuses?: { name: string; restartCount: number }[] } }>([
+          "-n",
+          namespace,
+          "get",
+          "pod",
+          pod,
+        ]);
       const restarts = async () => (await podInfo()).status.containerStatuses?.find((c) => c.name === "rabbitmq")?.restartCount ?? 0;
       const restartsBefore = await restarts();
       const kindNode = (await podInfo()).spec.nodeName;
       // SIGKILL of the RabbitMQ container's process, found through the kind node's CRI (a forced
       // pod deletion would let it run on for seconds); the command fails when nothing was killed.
       const container = `crictl ps -q --name '^rabbitmq$' --label io.kubernetes.pod.name=${pod} --label io.kubernetes.pod.namespace=${namespace}`;
-      const kill = () => run(engine(e2e.provider), ["exec", kindNode, "sh", "-ec", `id=$(${container}); test -n "$id"; kill -9 "$(crictl inspect -o go-template --template '{{.info.pid}}' $id)"`]);
+      const kill = () =>
+        run(engine(e2e.provider), [
+          "exec",
+          kindNode,
+          "sh",
+          "-ec",
+          `id=$(${container}); test -n "$id"; kill -9 "$(crictl inspect -o go-template --template '{{.info.pid}}' $id)"`,
+        ]);
 
       let confirmedSoFar = 0;
       let confirmedWhenKilled: number | undefined;
@@ -289,7 +477,9 @@ describe("the product, installed with the chart, declared as objects, used with 
 
       const started2 = Date.now();
       const consumed = await consumeAndVerify(url, "confirms", confirmed, { timeoutMs: 300_000 });
-      console.log(`consumed ${consumed.received.length} in ${((Date.now() - started2) / 1000).toFixed(1)} s: missing ${consumed.missing.length}, redelivered ${consumed.received.filter((d) => d.redelivered).length}, unexpected ${consumed.unexpected.length}`);
+      console.log(
+        `consumed ${consumed.received.length} in ${((Date.now() - started2) / 1000).toFixed(1)} s: missing ${consumed.missing.length}, redelivered ${consumed.received.filter((d) => d.redelivered).length}, unexpected ${consumed.unexpected.length}`,
+      );
       expect(consumed.missing).toEqual([]);
       expect(consumed.messagesLeft).toBe(0);
       await waitUntilEverythingReady(`the cluster Ready again with ${pod} back`);

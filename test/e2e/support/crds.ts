@@ -1,6 +1,6 @@
 // The project's CRDs, installed once per run for the tests that create custom resources.
 import { join } from "node:path";
-import { REPO_ROOT } from "../../harness/paths.js";
+import { REPO_ROOT } from "../../../dev/paths.js";
 import { kubectl } from "./kubectl.js";
 
 export const CRDS_DIR = join(REPO_ROOT, "crds");

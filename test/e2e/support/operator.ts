@@ -1,6 +1,6 @@
 // The operator installed into the e2e cluster with its chart and our locally built image.
 import { inject } from "vitest";
-import { installOperatorChart, type InstalledOperator } from "../../harness/operator-chart.js";
+import { installOperatorChart, type InstalledOperator } from "../../../dev/operator-chart.js";
 
 export type { InstalledOperator };
 

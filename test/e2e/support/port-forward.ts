@@ -1,6 +1,6 @@
-// Port-forwards into the e2e cluster (see test/harness/port-forward.ts).
+// Port-forwards into the e2e cluster (see dev/port-forward.ts).
 import { inject } from "vitest";
-import { portForward as forwardWith, type PortForward } from "../../harness/port-forward.js";
+import { portForward as forwardWith, type PortForward } from "../../../dev/port-forward.js";
 
 export type { PortForward };
 

@@ -3,7 +3,7 @@
 // `rabbit` can be used inside tests and hooks declared after the call; touching it earlier (at
 // collection time) throws, because the cluster does not exist yet.
 import { afterAll, beforeAll } from "vitest";
-import { startRabbitCluster, type LocalRabbitCluster, type RabbitClusterOptions } from "../rabbitmq-cluster.js";
+import { startRabbitCluster, type LocalRabbitCluster, type RabbitClusterOptions } from "../../../dev/rabbitmq-cluster.js";
 
 /** Startup is ~20 s on two cores; the timeout leaves room for a loaded machine and a cold apt install. */
 const START_TIMEOUT_MS = 600_000;

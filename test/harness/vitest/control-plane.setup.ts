@@ -3,7 +3,7 @@
 // RABBIT_OPERATOR_TEST_KUBECONFIG points the tier at a control plane that is already running
 // (`npm run cluster:up -- --profile control-plane`) instead.
 import type { TestProject } from "vitest/node";
-import { startControlPlane } from "../control-plane.js";
+import { startControlPlane } from "../../../dev/control-plane.js";
 
 declare module "vitest" {
   export interface ProvidedContext {

@@ -3,10 +3,10 @@
 // tier at a cluster that is already running (`npm run cluster:up -- --profile full`) instead;
 // the images are then expected under their configured names.
 import type { TestProject } from "vitest/node";
-import { startFullCluster } from "../full-cluster.js";
-import { OPERATOR_IMAGE } from "../images/operator-image.js";
-import { RABBITMQ_IMAGE } from "../images/rabbitmq-image.js";
-import { kindProvider, type KindProvider } from "../kind.js";
+import { startFullCluster } from "../../../dev/full-cluster.js";
+import { OPERATOR_IMAGE } from "../../../dev/images/operator-image.js";
+import { RABBITMQ_IMAGE } from "../../../dev/images/rabbitmq-image.js";
+import { kindProvider, type KindProvider } from "../../../dev/kind.js";
 
 export interface E2eCluster {
   provider: KindProvider;
@@ -30,7 +30,9 @@ export default async function setup(project: TestProject) {
   }
   const started = Date.now();
   const cluster = await startFullCluster({ name: `e2e-${process.pid}`, images: ["rabbitmq", "operator"] });
-  const phases = Object.entries(cluster.timings).map(([phase, ms]) => `${phase} ${(ms / 1000).toFixed(1)} s`).join(", ");
+  const phases = Object.entries(cluster.timings)
+    .map(([phase, ms]) => `${phase} ${(ms / 1000).toFixed(1)} s`)
+    .join(", ");
   console.error(`full cluster ${cluster.name} ready in ${((Date.now() - started) / 1000).toFixed(1)} s (${phases}); kubeconfig ${cluster.kubeconfig}`);
   project.provide("kubeconfig", cluster.kubeconfig);
   project.provide("e2eCluster", { provider: cluster.provider, rabbitmqImage: cluster.images.rabbitmq!, operatorImage: cluster.images.operator! });

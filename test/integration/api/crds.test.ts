@@ -5,8 +5,8 @@ import type { KubernetesObject } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { API_VERSION, RabbitClusterSpec, withDefaults, type RabbitCluster } from "../../../operator/api/index.js";
 import { buildChildren } from "../../../operator/resources/index.js";
-import { apiErrorMessage, apply, createNamespace, installCrds, kubeClients, readManifests, type KubeClients } from "../../harness/kube.js";
-import { REPO_ROOT } from "../../harness/paths.js";
+import { apiErrorMessage, apply, createNamespace, installCrds, kubeClients, readManifests, type KubeClients } from "../../../dev/kube.js";
+import { REPO_ROOT } from "../../../dev/paths.js";
 import { readdir } from "node:fs/promises";
 
 let clients: KubeClients;
@@ -50,7 +50,9 @@ describe("examples/", async () => {
 
 describe("defaults", () => {
   it("fills in nested defaults the way the operator's types expect", async () => {
-    const created = (await apply(clients, { apiVersion: API_VERSION, kind: "RabbitCluster", metadata: { name: "defaults" }, spec: {} } as KubernetesObject, { namespace: namespace.name })) as RabbitCluster;
+    const created = (await apply(clients, { apiVersion: API_VERSION, kind: "RabbitCluster", metadata: { name: "defaults" }, spec: {} } as KubernetesObject, {
+      namespace: namespace.name,
+    })) as RabbitCluster;
     expect(created.spec).toEqual(withDefaults(RabbitClusterSpec, {}));
     expect(created.spec.nodes).toEqual({ disc: 1, ram: 0 });
     expect(created.spec.persistence).toEqual({ storage: "10Gi", whenDeleted: "Retain" });
@@ -74,13 +76,20 @@ describe("CEL rules", () => {
     expect(await rejection(queue({ type: "classic" }, "immutable"))).toContain("type is immutable");
     expect(await rejection(queue({ type: "quorum", name: "other" }, "immutable"))).toContain("name is immutable");
     expect(await rejection(queue({ type: "quorum", vhost: "other" }, "immutable"))).toContain("vhost is immutable");
-    expect(await rejection(queue({ type: "quorum", rabbitmqClusterReference: { name: "other" } }, "immutable"))).toContain("rabbitmqClusterReference is immutable");
+    expect(await rejection(queue({ type: "quorum", rabbitmqClusterReference: { name: "other" } }, "immutable"))).toContain(
+      "rabbitmqClusterReference is immutable",
+    );
     // A mutable field still changes.
     await apply(clients, queue({ type: "quorum", arguments: { "x-delivery-limit": 3 } }, "immutable"), { namespace: namespace.name });
   });
 
   it("make optional identity fields immutable too", async () => {
-    const user = (spec: Record<string, unknown>) => ({ apiVersion: API_VERSION, kind: "User", metadata: { name: "u" }, spec: { rabbitmqClusterReference: { name: "demo" }, ...spec } });
+    const user = (spec: Record<string, unknown>) => ({
+      apiVersion: API_VERSION,
+      kind: "User",
+      metadata: { name: "u" },
+      spec: { rabbitmqClusterReference: { name: "demo" }, ...spec },
+    });
     await apply(clients, user({ username: "alice" }), { namespace: namespace.name });
     expect(await rejection(user({ username: "bob" }))).toContain("username is immutable");
     expect(await rejection(user({}))).toContain("username is immutable");
@@ -97,7 +106,12 @@ describe("CEL rules", () => {
   });
 
   it("require one user reference on a Permission", async () => {
-    const permission = { apiVersion: API_VERSION, kind: "Permission", metadata: { name: "p" }, spec: { vhost: "/", user: "a", userReference: { name: "a" }, rabbitmqClusterReference: { name: "demo" } } };
+    const permission = {
+      apiVersion: API_VERSION,
+      kind: "Permission",
+      metadata: { name: "p" },
+      spec: { vhost: "/", user: "a", userReference: { name: "a" }, rabbitmqClusterReference: { name: "demo" } },
+    };
     expect(await rejection(permission)).toContain("exactly one of user or userReference must be set");
   });
 

@@ -4,10 +4,10 @@ import { join } from "node:path";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { parseAllDocuments } from "yaml";
-import { CommandError, run } from "../../harness/exec.js";
-import { HELM, HELM_KUBE_VERSION, ensureTool } from "../../harness/go-tools.js";
-import { apply, createNamespace, installCrds, kubeClients, kubectl, type KubeClients } from "../../harness/kube.js";
-import { REPO_ROOT } from "../../harness/paths.js";
+import { CommandError, run } from "../../../dev/exec.js";
+import { HELM, HELM_KUBE_VERSION, ensureTool } from "../../../dev/go-tools.js";
+import { apply, createNamespace, installCrds, kubeClients, kubectl, type KubeClients } from "../../../dev/kube.js";
+import { REPO_ROOT } from "../../../dev/paths.js";
 
 const chart = join(REPO_ROOT, "charts", "rabbit-operator");
 let helm: string;
@@ -25,7 +25,16 @@ afterAll(async () => {
 });
 
 async function render(namespace: string, set: string[] = []): Promise<KubernetesObject[]> {
-  const { stdout } = await run(helm, ["template", "rabbit-operator", chart, "--namespace", namespace, "--kube-version", HELM_KUBE_VERSION, ...set.flatMap((s) => ["--set", s])]);
+  const { stdout } = await run(helm, [
+    "template",
+    "rabbit-operator",
+    chart,
+    "--namespace",
+    namespace,
+    "--kube-version",
+    HELM_KUBE_VERSION,
+    ...set.flatMap((s) => ["--set", s]),
+  ]);
   return parseAllDocuments(stdout)
     .map((doc) => doc.toJS() as KubernetesObject | null)
     .filter((doc): doc is KubernetesObject => doc !== null);
@@ -50,10 +59,28 @@ describe("charts/rabbit-operator", () => {
     namespaces.push(home, a, b);
     const objects = await render(home.name, [`watchNamespaces={${a.name},${b.name}}`]);
     expect(objects.filter((o) => o.kind === "ClusterRole")).toEqual([]);
-    expect(objects.filter((o) => o.kind === "Role").map((o) => o.metadata?.namespace).sort()).toEqual([home.name, a.name, b.name].sort());
+    expect(
+      objects
+        .filter((o) => o.kind === "Role")
+        .map((o) => o.metadata?.namespace)
+        .sort(),
+    ).toEqual([home.name, a.name, b.name].sort());
     const deployment = objects.find((o) => o.kind === "Deployment") as { spec: { template: { spec: { containers: { args: string[] }[] } } } };
     expect(deployment.spec.template.spec.containers[0]!.args).toContain(`--namespaces=${a.name},${b.name}`);
     for (const object of objects) await apply(clients, object, { dryRun: true });
+  });
+
+  it("refuses more than one replica without leader election: two operators at once undo each other's work", async () => {
+    const ns = "chart-replicas";
+    const failure = await render(ns, ["replicaCount=2", "leaderElection.enabled=false"]).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(failure).toBeInstanceOf(CommandError);
+    expect((failure as CommandError).stderr).toContain("replicaCount 2 needs leaderElection.enabled=true");
+    // One replica without a Lease, and several with one, are both fine.
+    expect((await render(ns, ["leaderElection.enabled=false"])).some((o) => o.kind === "Deployment")).toBe(true);
+    expect((await render(ns, ["replicaCount=2"])).some((o) => o.kind === "Deployment")).toBe(true);
   });
 
   it("grants the operator exactly what its code uses, as kubectl auth can-i --list shows", async () => {

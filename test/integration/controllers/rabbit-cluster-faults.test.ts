@@ -13,8 +13,8 @@ import type { NodeOperations } from "../../../operator/controllers/rabbit-cluste
 import { nodeName } from "../../../operator/resources/names.js";
 import { createLogger } from "../../../operator/runtime/logger.js";
 import { Manager } from "../../../operator/runtime/manager.js";
-import { waitFor } from "../../harness/exec.js";
-import { apply, createNamespace, installCrds, kubeClients, type KubeClients } from "../../harness/kube.js";
+import { waitFor } from "../../../dev/exec.js";
+import { apply, createNamespace, installCrds, kubeClients, type KubeClients } from "../../../dev/kube.js";
 import { writeRecorder } from "../runtime/helpers.js";
 
 const DOMAIN = "cluster.local";
@@ -34,6 +34,12 @@ class ScriptedRabbit {
   /** While set, drain hangs until its signal is aborted (the operator stops leading). */
   hangDrain = false;
   drainStarted = false;
+  /** Quorum queue listings, and those made between a drain and the shrink that completes the node's way out. */
+  /** Streams and the nodes of their replicas, changed by the stream replica commands. */
+  readonly streams: { vhost: string; name: string; members: string[] }[] = [];
+  quorumListings = 0;
+  quorumListingsMidRemoval = 0;
+  private midRemoval = false;
 
   private fail(operation: string): void {
     const left = this.failures.get(operation) ?? 0;
@@ -51,6 +57,7 @@ class ScriptedRabbit {
         this.calls.push(`drain ${pod}`);
         this.fail("drain");
         this.drainStarted = true;
+        this.midRemoval = true;
         this.drained.add(pod);
         await onDrained(pod, true);
         if (this.hangDrain) {
@@ -62,13 +69,27 @@ class ScriptedRabbit {
         this.calls.push(`revive ${pod}`);
         this.fail("revive");
         this.drained.delete(pod);
+        this.midRemoval = false;
         await onDrained(pod, false);
       },
       shrinkQuorumQueues: async (from, node) => {
         this.calls.push(`shrink ${node} from ${from}`);
         this.fail("shrink");
+        this.midRemoval = false;
       },
       growQuorumQueues: async (from, node) => void this.calls.push(`grow ${node} from ${from}`),
+      streams: async (_pod, vhost) => this.streams.filter((s) => s.vhost === vhost).map((s) => ({ ...s, members: [...s.members] })),
+      availablePlugins: async (pod) => (this.calls.push(`plugins of ${pod}`), ["rabbitmq_management", "rabbitmq_prometheus", "rabbitmq_shovel"]),
+      addStreamReplica: async (from, stream, node) => {
+        this.calls.push(`add stream replica ${stream.name} on ${node} from ${from}`);
+        const members = this.streams.find((s) => s.name === stream.name)!.members;
+        if (!members.includes(node)) members.push(node);
+      },
+      deleteStreamReplica: async (from, stream, node) => {
+        this.calls.push(`delete stream replica ${stream.name} on ${node} from ${from}`);
+        const found = this.streams.find((s) => s.name === stream.name)!;
+        found.members = found.members.filter((member) => member !== node);
+      },
       forget: async (from, node) => {
         this.calls.push(`forget ${node} from ${from}`);
         this.members.delete(node);
@@ -80,7 +101,12 @@ class ScriptedRabbit {
     return {
       nodes: async () => [...this.members].map(([name, running]) => ({ name, type: "disc" as const, running })),
       durableClassicQueuesOn: async () => [],
-      quorumQueues: async () => [],
+      quorumQueues: async () => {
+        this.quorumListings++;
+        if (this.midRemoval) this.quorumListingsMidRemoval++;
+        return [];
+      },
+      vhostsWithStreams: async () => [...new Set(this.streams.map((s) => s.vhost))],
       policies: async () => [],
       putPolicy: async () => undefined,
       deletePolicy: async () => undefined,
@@ -108,7 +134,13 @@ afterAll(async () => {
 });
 
 async function startOperator(): Promise<void> {
-  manager = new Manager({ kubeConfig: clients.kc, namespaces: [namespace.name], leaderElection: false, clientMiddleware: [recorder.middleware], logger: createLogger({ level: "warn" }) });
+  manager = new Manager({
+    kubeConfig: clients.kc,
+    namespaces: [namespace.name],
+    leaderElection: false,
+    clientMiddleware: [recorder.middleware],
+    logger: createLogger({ level: "warn" }),
+  });
   addRabbitClusterController(manager, {
     kubeConfig: clients.kc,
     clusterDomain: DOMAIN,
@@ -118,19 +150,27 @@ async function startOperator(): Promise<void> {
   await manager.start();
 }
 
-const clusterObject = (name: string, disc: number) => ({
+const clusterObject = (name: string, disc: number, spec: Record<string, unknown> = {}) => ({
   apiVersion: API_VERSION,
   kind: "RabbitCluster",
   metadata: { name, namespace: namespace.name },
-  spec: { image: "localhost/rabbit-operator/rabbitmq:3.10.8", nodes: { disc, ram: 0 } },
+  spec: { image: "localhost/rabbit-operator/rabbitmq:3.10.8", nodes: { disc, ram: 0 }, ...spec },
 });
 
 async function getCluster(name: string): Promise<RabbitCluster> {
-  return (await clients.objects.read({ apiVersion: API_VERSION, kind: "RabbitCluster", metadata: { name, namespace: namespace.name } })) as unknown as RabbitCluster;
+  return (await clients.objects.read({
+    apiVersion: API_VERSION,
+    kind: "RabbitCluster",
+    metadata: { name, namespace: namespace.name },
+  })) as unknown as RabbitCluster;
 }
 
 async function discReplicas(name: string): Promise<number | undefined> {
-  const sts = (await clients.objects.read({ apiVersion: "apps/v1", kind: "StatefulSet", metadata: { name: `${name}-disc`, namespace: namespace.name } })) as V1StatefulSet;
+  const sts = (await clients.objects.read({
+    apiVersion: "apps/v1",
+    kind: "StatefulSet",
+    metadata: { name: `${name}-disc`, namespace: namespace.name },
+  })) as V1StatefulSet;
   return sts.spec?.replicas;
 }
 
@@ -141,7 +181,10 @@ async function createPods(cluster: string, count: number): Promise<void> {
     await clients.core.createNamespacedPod({
       namespace: namespace.name,
       body: {
-        metadata: { name, labels: { "app.kubernetes.io/name": "rabbitmq", "app.kubernetes.io/instance": cluster, "app.kubernetes.io/managed-by": "rabbit-operator" } },
+        metadata: {
+          name,
+          labels: { "app.kubernetes.io/name": "rabbitmq", "app.kubernetes.io/instance": cluster, "app.kubernetes.io/managed-by": "rabbit-operator" },
+        },
         spec: { containers: [{ name: "rabbitmq", image: "localhost/rabbit-operator/rabbitmq:3.10.8" }] },
       },
     });
@@ -154,7 +197,19 @@ async function createPods(cluster: string, count: number): Promise<void> {
 async function setPodReady(pod: string, ready: boolean): Promise<void> {
   const status = ready ? "True" : "False";
   await clients.core.patchNamespacedPodStatus(
-    { name: pod, namespace: namespace.name, body: { status: { phase: "Running", conditions: [{ type: "Ready", status }, { type: "ContainersReady", status }] } } },
+    {
+      name: pod,
+      namespace: namespace.name,
+      body: {
+        status: {
+          phase: "Running",
+          conditions: [
+            { type: "Ready", status },
+            { type: "ContainersReady", status },
+          ],
+        },
+      },
+    },
     setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
   );
 }
@@ -184,6 +239,11 @@ const condition = (cluster: RabbitCluster, type: string) => cluster.status?.cond
 describe("RabbitCluster node removal under faults", () => {
   it("records the removal before draining, reports a failed step, and finishes it on the next attempt", async () => {
     await readyClusterOfThree("alpha");
+    const node = async (ordinal: number) => nodeName(await getCluster("alpha"), "disc", ordinal, DOMAIN);
+    rabbit.streams.push(
+      { vhost: "/", name: "everywhere", members: [await node(0), await node(1), await node(2)] },
+      { vhost: "/", name: "only-there", members: [await node(2)] },
+    );
 
     rabbit.failures.set("shrink", 3);
     await apply(clients, clusterObject("alpha", 2));
@@ -194,13 +254,33 @@ describe("RabbitCluster node removal under faults", () => {
     const interrupted = (await eventsOf("alpha")).find((event) => event.reason === "NodeRemovalInterrupted");
     expect(interrupted?.note).toContain("shrink");
     expect(interrupted?.note).toContain("the removal of rabbit@alpha-disc-2");
+    // Its stream replicas went before its replica was lowered, each stream keeping one on a node that stays.
+    expect(rabbit.calls).toEqual(
+      expect.arrayContaining([
+        `add stream replica only-there on ${await node(0)} from alpha-disc-0`,
+        `delete stream replica only-there on ${await node(2)} from alpha-disc-0`,
+        `delete stream replica everywhere on ${await node(2)} from alpha-disc-0`,
+      ]),
+    );
+    expect(rabbit.streams).toEqual([
+      { vhost: "/", name: "everywhere", members: [await node(0), await node(1)] },
+      { vhost: "/", name: "only-there", members: [await node(0)] },
+    ]);
+    expect(await events("alpha")).toContain("StreamReplicasMoved");
     await deletePod("alpha-disc-2");
     rabbit.members.set(nodeName(await getCluster("alpha"), "disc", 2, DOMAIN), false);
-    await waitFor("the node forgotten and the record dropped", async () => {
-      const cluster = await getCluster("alpha");
-      return rabbit.members.size === 2 && cluster.status?.nodeRemoval === undefined && condition(cluster, "Ready")?.status === "True";
-    }, { timeoutMs: 30_000 });
+    await waitFor(
+      "the node forgotten and the record dropped",
+      async () => {
+        const cluster = await getCluster("alpha");
+        return rabbit.members.size === 2 && cluster.status?.nodeRemoval === undefined && condition(cluster, "Ready")?.status === "True";
+      },
+      { timeoutMs: 30_000 },
+    );
     expect(await events("alpha")).toEqual(expect.arrayContaining(["RemovingNode", "NodeRemovalInterrupted", "ResumingNodeRemoval", "NodeForgotten"]));
+    // Quorum queues are listed for growth only from a settled cluster, not on every retry of a removal.
+    expect(rabbit.quorumListings).toBeGreaterThan(0);
+    expect(rabbit.quorumListingsMidRemoval).toBe(0);
   });
 
   it("revives a drained node when the spec wants it again before the removal finished", async () => {
@@ -208,12 +288,20 @@ describe("RabbitCluster node removal under faults", () => {
 
     rabbit.failures.set("shrink", 1_000);
     await apply(clients, clusterObject("beta", 2));
-    await waitFor("beta-disc-2 drained and the removal stuck", async () => rabbit.drained.has("beta-disc-2") && condition(await getCluster("beta"), "ReconcileSuccess")?.reason === "NodeRemovalInterrupted", { timeoutMs: 30_000 });
+    await waitFor(
+      "beta-disc-2 drained and the removal stuck",
+      async () => rabbit.drained.has("beta-disc-2") && condition(await getCluster("beta"), "ReconcileSuccess")?.reason === "NodeRemovalInterrupted",
+      { timeoutMs: 30_000 },
+    );
     await apply(clients, clusterObject("beta", 3));
-    await waitFor("beta-disc-2 revived and beta Ready", async () => {
-      const cluster = await getCluster("beta");
-      return !rabbit.drained.has("beta-disc-2") && cluster.status?.nodeRemoval === undefined && condition(cluster, "Ready")?.status === "True";
-    }, { timeoutMs: 30_000 });
+    await waitFor(
+      "beta-disc-2 revived and beta Ready",
+      async () => {
+        const cluster = await getCluster("beta");
+        return !rabbit.drained.has("beta-disc-2") && cluster.status?.nodeRemoval === undefined && condition(cluster, "Ready")?.status === "True";
+      },
+      { timeoutMs: 30_000 },
+    );
     expect(await discReplicas("beta")).toBe(3);
     expect(rabbit.calls).toContain("revive beta-disc-2");
     expect(await events("beta")).toContain("NodeRevived");
@@ -238,5 +326,41 @@ describe("RabbitCluster node removal under faults", () => {
     await startOperator();
     await waitFor("the removal finished by the next operator", async () => (await discReplicas("gamma")) === 2, { timeoutMs: 30_000 });
     expect(rabbit.calls.filter((call) => call === "drain gamma-disc-2")).toHaveLength(2);
+  });
+});
+
+describe("RabbitCluster configuration its image cannot run", () => {
+  it("refuses a plugin the image lacks before anything rolls: a condition and an Event naming it, the configuration and pods untouched; a plugin it has goes out", async () => {
+    await readyClusterOfThree("delta");
+    const serverConfig = async () =>
+      ((await clients.core.readNamespacedConfigMap({ name: "delta-server-conf", namespace: namespace.name })).data ?? {})["enabled_plugins"];
+    const statefulSetTemplate = async () =>
+      JSON.stringify(
+        (
+          (await clients.objects.read({
+            apiVersion: "apps/v1",
+            kind: "StatefulSet",
+            metadata: { name: "delta-disc", namespace: namespace.name },
+          })) as V1StatefulSet
+        ).spec?.template,
+      );
+    const [pluginsBefore, templateBefore] = [await serverConfig(), await statefulSetTemplate()];
+
+    await apply(clients, clusterObject("delta", 3, { rabbitmq: { additionalPlugins: ["rabbitmq_shovel", "rabbitmq_no_such_plugin"] } }));
+    await waitFor("ReconcileSuccess=False UnknownPlugins", async () => condition(await getCluster("delta"), "ReconcileSuccess")?.reason === "UnknownPlugins", {
+      timeoutMs: 30_000,
+    });
+    const refused = condition(await getCluster("delta"), "ReconcileSuccess")!;
+    expect(refused.message).toContain("has no plugin rabbitmq_no_such_plugin:");
+    expect(refused.message).not.toContain("has no plugin rabbitmq_shovel");
+    expect(await events("delta")).toContain("UnknownPlugins");
+    expect(await serverConfig()).toBe(pluginsBefore);
+    expect(await statefulSetTemplate()).toBe(templateBefore);
+    // The image was asked once, of a pod that runs it, for every cluster that runs it (the earlier tests' too).
+    expect(rabbit.calls.filter((call) => call.startsWith("plugins of "))).toHaveLength(1);
+
+    await apply(clients, clusterObject("delta", 3, { rabbitmq: { additionalPlugins: ["rabbitmq_shovel"] } }));
+    await waitFor("the plugin in the configuration", async () => (await serverConfig())?.includes("rabbitmq_shovel") ?? false, { timeoutMs: 30_000 });
+    expect(await serverConfig()).not.toContain("rabbitmq_no_such_plugin");
   });
 });

@@ -9,8 +9,8 @@ import { addRabbitClusterController } from "../../../operator/controllers/rabbit
 import type { ClusterManagement } from "../../../operator/controllers/rabbit-cluster/management-port.js";
 import { createLogger } from "../../../operator/runtime/logger.js";
 import { Manager } from "../../../operator/runtime/manager.js";
-import { waitFor } from "../../harness/exec.js";
-import { apply, createNamespace, installCrds, kubeClients, type KubeClients } from "../../harness/kube.js";
+import { waitFor } from "../../../dev/exec.js";
+import { apply, createNamespace, installCrds, kubeClients, type KubeClients } from "../../../dev/kube.js";
 import { SecretLeakScanner, eventTexts, logTexts } from "../../support/secret-leaks.js";
 import { writeRecorder } from "../runtime/helpers.js";
 
@@ -32,6 +32,7 @@ const unreachableManagement = (): ClusterManagement => {
     nodes: () => fail("nodes"),
     durableClassicQueuesOn: () => fail("durableClassicQueuesOn"),
     quorumQueues: () => fail("quorumQueues"),
+    vhostsWithStreams: () => fail("vhostsWithStreams"),
     policies: () => fail("policies"),
     putPolicy: () => fail("putPolicy"),
     deletePolicy: () => fail("deletePolicy"),
@@ -66,7 +67,11 @@ const clusterObject = (name: string, spec: Record<string, unknown>) => ({
 });
 
 async function getCluster(name: string): Promise<RabbitCluster> {
-  return (await clients.objects.read({ apiVersion: API_VERSION, kind: "RabbitCluster", metadata: { name, namespace: namespace.name } })) as unknown as RabbitCluster;
+  return (await clients.objects.read({
+    apiVersion: API_VERSION,
+    kind: "RabbitCluster",
+    metadata: { name, namespace: namespace.name },
+  })) as unknown as RabbitCluster;
 }
 
 async function getStatefulSet(name: string): Promise<V1StatefulSet | undefined> {
@@ -105,8 +110,13 @@ describe("RabbitCluster controller", () => {
     ] as const;
     for (const [apiVersion, kind, name] of children) {
       const child = await clients.objects.read({ apiVersion, kind, metadata: { name, namespace: namespace.name } });
-      expect(child.metadata?.ownerReferences, `${kind}/${name}`).toEqual([expect.objectContaining({ kind: "RabbitCluster", name: "alpha", uid: cluster.metadata.uid, controller: true })]);
-      expect(child.metadata?.managedFields?.some((f) => f.manager === "rabbit-operator" && f.operation === "Apply"), `${kind}/${name} applied by rabbit-operator`).toBe(true);
+      expect(child.metadata?.ownerReferences, `${kind}/${name}`).toEqual([
+        expect.objectContaining({ kind: "RabbitCluster", name: "alpha", uid: cluster.metadata.uid, controller: true }),
+      ]);
+      expect(
+        child.metadata?.managedFields?.some((f) => f.manager === "rabbit-operator" && f.operation === "Apply"),
+        `${kind}/${name} applied by rabbit-operator`,
+      ).toBe(true);
     }
     // The credentials go with the volumes, which are retained by default: nobody owns them.
     for (const name of ["alpha-erlang-cookie", "alpha-default-user"]) {
@@ -119,9 +129,16 @@ describe("RabbitCluster controller", () => {
 
     expect(condition(cluster, "ReconcileSuccess")).toMatchObject({ status: "True", observedGeneration: 1 });
     expect(condition(cluster, "AllReplicasReady")).toMatchObject({ status: "False", reason: "NotAllPodsReady", message: "0/3 disc, 0/2 ram nodes ready" });
-    expect(condition(cluster, "ClusterAvailable")).toMatchObject({ status: "False", reason: "ManagementAPIUnreachable", message: "no RabbitMQ node is ready yet" });
+    expect(condition(cluster, "ClusterAvailable")).toMatchObject({
+      status: "False",
+      reason: "ManagementAPIUnreachable",
+      message: "no RabbitMQ node is ready yet",
+    });
     expect(condition(cluster, "Ready")).toMatchObject({ status: "False" });
-    expect(cluster.status?.endpoints).toEqual({ amqp: `amqp://alpha.${namespace.name}.svc.cluster.local:5672`, management: `http://alpha.${namespace.name}.svc.cluster.local:15672` });
+    expect(cluster.status?.endpoints).toEqual({
+      amqp: `amqp://alpha.${namespace.name}.svc.cluster.local:5672`,
+      management: `http://alpha.${namespace.name}.svc.cluster.local:15672`,
+    });
     expect(cluster.status?.defaultUser?.secretReference.name).toBe("alpha-default-user");
     expect(managementCalls).toEqual([]);
   });
@@ -131,7 +148,10 @@ describe("RabbitCluster controller", () => {
     const cookie = await clients.objects.read({ apiVersion: "v1", kind: "Secret", metadata: { name: "alpha-erlang-cookie", namespace: namespace.name } });
     recorder.reset();
     // A metadata-only change makes the controller reconcile again, with nothing to do.
-    await apply(clients, { ...clusterObject("alpha", { nodes: { disc: 3, ram: 2 } }), metadata: { name: "alpha", namespace: namespace.name, annotations: { touched: "1" } } });
+    await apply(clients, {
+      ...clusterObject("alpha", { nodes: { disc: 3, ram: 2 } }),
+      metadata: { name: "alpha", namespace: namespace.name, annotations: { touched: "1" } },
+    });
     const reconciles = async () => {
       const metric = await manager.metrics.registry.getSingleMetric("controller_runtime_reconcile_total")!.get();
       return metric.values.filter((v) => v.labels.controller === "rabbitcluster").reduce((sum, v) => sum + v.value, 0);
@@ -162,12 +182,21 @@ describe("RabbitCluster controller", () => {
       { name: "alpha-default-user", namespace: namespace.name, body: { data: { connection_string: tampered } } },
       setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
     );
-    await waitFor("the connection string restored", async () => (await secretData("alpha-default-user")).connection_string === original.connection_string, { timeoutMs: 30_000 });
-    expect(logLines.some((line) => line.includes('"msg":"applied"') && line.includes("alpha-default-user")), "the repair was logged").toBe(true);
+    await waitFor("the connection string restored", async () => (await secretData("alpha-default-user")).connection_string === original.connection_string, {
+      timeoutMs: 30_000,
+    });
+    expect(
+      logLines.some((line) => line.includes('"msg":"applied"') && line.includes("alpha-default-user")),
+      "the repair was logged",
+    ).toBe(true);
 
     const cluster = await getCluster("alpha");
-    const leaks = scanner.scan([...logTexts(logLines), ...(await eventTexts(clients.objects, [namespace.name])), { where: "status", text: JSON.stringify(cluster.status) }]);
+    const events = await eventTexts(clients.objects, [namespace.name]);
+    const leaks = scanner.scan([...logTexts(logLines), ...events, { where: "status", text: JSON.stringify(cluster.status) }]);
     expect(leaks).toEqual([]);
+    console.log(
+      `secret scan: ${scanner.size} secret values (and their base64) searched in ${logLines.length} log lines, ${events.length} Events and the status: none found`,
+    );
   });
 
   it("scales up at once, and never scales down without draining a node first", async () => {
@@ -183,7 +212,11 @@ describe("RabbitCluster controller", () => {
   it("rolls configuration changes through the pod template, not through scaling", async () => {
     const hash = (await getStatefulSet("alpha-disc"))!.spec!.template.metadata!.annotations!["rabbit.operator.dev/config-hash"];
     await apply(clients, clusterObject("alpha", { nodes: { disc: 3, ram: 0 }, rabbitmq: { additionalConfig: "consumer_timeout = 3600000" } }));
-    await waitFor("new config hash", async () => (await getStatefulSet("alpha-disc"))!.spec!.template.metadata!.annotations!["rabbit.operator.dev/config-hash"] !== hash, { timeoutMs: 15_000 });
+    await waitFor(
+      "new config hash",
+      async () => (await getStatefulSet("alpha-disc"))!.spec!.template.metadata!.annotations!["rabbit.operator.dev/config-hash"] !== hash,
+      { timeoutMs: 15_000 },
+    );
     const configMap = await clients.objects.read({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "alpha-server-conf", namespace: namespace.name } });
     expect((configMap as { data: Record<string, string> }).data["additional.conf"]).toBe("consumer_timeout = 3600000\n");
   });
@@ -195,10 +228,18 @@ describe("RabbitCluster controller", () => {
     expect(condition(cluster, "ReconcileSuccess")).toMatchObject({ reason: "RamNodesUnsupported", message: expect.stringContaining("4.2") });
     expect(condition(cluster, "Ready")).toMatchObject({ status: "False", reason: "RamNodesUnsupported" });
     expect(await getStatefulSet("beta-ram")).toBeUndefined();
-    await waitFor("a Warning event", async () => {
-      const events = await clients.objects.list("events.k8s.io/v1", "Event", namespace.name);
-      return events.items.some((e) => (e as { reason?: string; regarding?: { name?: string } }).reason === "RamNodesUnsupported" && (e as { regarding?: { name?: string } }).regarding?.name === "beta");
-    }, { timeoutMs: 15_000 });
+    await waitFor(
+      "a Warning event",
+      async () => {
+        const events = await clients.objects.list("events.k8s.io/v1", "Event", namespace.name);
+        return events.items.some(
+          (e) =>
+            (e as { reason?: string; regarding?: { name?: string } }).reason === "RamNodesUnsupported" &&
+            (e as { regarding?: { name?: string } }).regarding?.name === "beta",
+        );
+      },
+      { timeoutMs: 15_000 },
+    );
   });
 
   it("keeps the default user and the cookie of a deleted cluster whose volumes are retained, and adopts them when it is recreated", async () => {
@@ -214,10 +255,14 @@ describe("RabbitCluster controller", () => {
     expect(await secretValues("delta-erlang-cookie")).toEqual(before.cookie);
 
     await apply(clients, clusterObject("delta", { nodes: { disc: 1, ram: 0 } }));
-    await waitFor("the new delta reconciled", async () => {
-      const cluster = await getCluster("delta");
-      return cluster.metadata.uid !== firstUid && cluster.status?.observedGeneration === 1 && (await getStatefulSet("delta-disc")) !== undefined;
-    }, { timeoutMs: 30_000 });
+    await waitFor(
+      "the new delta reconciled",
+      async () => {
+        const cluster = await getCluster("delta");
+        return cluster.metadata.uid !== firstUid && cluster.status?.observedGeneration === 1 && (await getStatefulSet("delta-disc")) !== undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
     expect(await secretValues("delta-default-user")).toEqual(before.user);
     expect(await secretValues("delta-erlang-cookie")).toEqual(before.cookie);
   });
@@ -227,13 +272,20 @@ describe("RabbitCluster controller", () => {
     await clients.core.createNamespacedPersistentVolumeClaim({
       namespace: namespace.name,
       body: {
-        metadata: { name: "persistence-delta-disc-0", labels: { "app.kubernetes.io/name": "rabbitmq", "app.kubernetes.io/instance": "delta", "app.kubernetes.io/managed-by": "rabbit-operator" } },
+        metadata: {
+          name: "persistence-delta-disc-0",
+          labels: { "app.kubernetes.io/name": "rabbitmq", "app.kubernetes.io/instance": "delta", "app.kubernetes.io/managed-by": "rabbit-operator" },
+        },
         spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } },
       },
     });
     const cookie = await secretValues("delta-erlang-cookie");
     await clients.core.deleteNamespacedSecret({ name: "delta-erlang-cookie", namespace: namespace.name });
-    await waitFor("ReconcileSuccess=False CredentialsMissing", async () => condition(await getCluster("delta"), "ReconcileSuccess")?.reason === "CredentialsMissing", { timeoutMs: 30_000 });
+    await waitFor(
+      "ReconcileSuccess=False CredentialsMissing",
+      async () => condition(await getCluster("delta"), "ReconcileSuccess")?.reason === "CredentialsMissing",
+      { timeoutMs: 30_000 },
+    );
     const refused = condition(await getCluster("delta"), "ReconcileSuccess")!;
     expect(refused.message).toContain(`Secret ${namespace.name}/delta-erlang-cookie`);
     expect(refused.message).toContain("persistence-delta-disc-0");
@@ -243,14 +295,21 @@ describe("RabbitCluster controller", () => {
     // Restored from a backup: adopted as it is.
     await clients.core.createNamespacedSecret({
       namespace: namespace.name,
-      body: { metadata: { name: "delta-erlang-cookie", labels: { "app.kubernetes.io/instance": "delta", "app.kubernetes.io/managed-by": "rabbit-operator" } }, stringData: cookie },
+      body: {
+        metadata: { name: "delta-erlang-cookie", labels: { "app.kubernetes.io/instance": "delta", "app.kubernetes.io/managed-by": "rabbit-operator" } },
+        stringData: cookie,
+      },
     });
-    await waitFor("ReconcileSuccess=True again", async () => condition(await getCluster("delta"), "ReconcileSuccess")?.status === "True", { timeoutMs: 30_000 });
+    await waitFor("ReconcileSuccess=True again", async () => condition(await getCluster("delta"), "ReconcileSuccess")?.status === "True", {
+      timeoutMs: 30_000,
+    });
     expect(await secretValues("delta-erlang-cookie")).toEqual(cookie);
   });
 
   it("lets the garbage collector remove the children of a deleted cluster", async () => {
     await clients.objects.delete({ apiVersion: API_VERSION, kind: "RabbitCluster", metadata: { name: "alpha", namespace: namespace.name } });
-    await waitFor("StatefulSets gone", async () => (await getStatefulSet("alpha-disc")) === undefined && (await getStatefulSet("alpha-ram")) === undefined, { timeoutMs: 60_000 });
+    await waitFor("StatefulSets gone", async () => (await getStatefulSet("alpha-disc")) === undefined && (await getStatefulSet("alpha-ram")) === undefined, {
+      timeoutMs: 60_000,
+    });
   });
 });

@@ -81,3 +81,41 @@ describe("quorum queue members, as the management API lists them and the CLI cha
     expect(critical.detail).toContain("everywhere");
   });
 });
+
+describe("stream replicas, as the queue records have them and the CLI moves them", () => {
+  const node = (index: number) => rabbit.node(index).nodeName;
+  const stream = { vhost: VHOST, name: "audit (v2).stream" };
+  const streamMembers = async (): Promise<string[]> =>
+    ((await operations.streams("pod-1", VHOST)).find((s) => s.name === stream.name)?.members ?? []).slice().sort();
+
+  it("lists the vhosts with streams, and each stream of a vhost with the nodes of its replicas, and no other queue", async () => {
+    await admin.declareQueue(VHOST, stream.name, { type: "stream", arguments: { "x-initial-cluster-size": 2 } });
+    expect(await managementOf(admin).vhostsWithStreams()).toContain(VHOST);
+    const listed = await operations.streams("pod-0", VHOST);
+    expect(listed.map((s) => s.name)).toEqual([stream.name]);
+    expect(listed[0]!.members).toHaveLength(2);
+  });
+
+  it("moves a replica: added on a node without one, then deleted from its old node; each safe to repeat, each seen at once", async () => {
+    const before = await streamMembers();
+    const target = [0, 1, 2].map(node).find((name) => !before.includes(name))!;
+    const leaving = before.find((name) => name !== node(0)) ?? before[0]!;
+    const from = "pod-0";
+    await operations.addStreamReplica(from, stream, target);
+    await operations.addStreamReplica(from, stream, target);
+    expect(await streamMembers()).toEqual([...before, target].sort());
+    await operations.deleteStreamReplica(from, stream, leaving);
+    await operations.deleteStreamReplica(from, stream, leaving);
+    // At once, unlike the management API's list, which keeps the deleted replica.
+    expect(await streamMembers()).toEqual([...before, target].filter((name) => name !== leaving).sort());
+  });
+});
+
+describe("plugins", () => {
+  it("lists every plugin the node's installation has, enabled or not, and only names", async () => {
+    const plugins = await operations.availablePlugins("pod-1");
+    expect(plugins).toEqual(expect.arrayContaining(["rabbitmq_management", "rabbitmq_prometheus", "rabbitmq_shovel", "rabbitmq_stream"]));
+    expect(plugins).not.toContain("rabbitmq_no_such_plugin");
+    expect(plugins.length).toBeGreaterThan(20);
+  });
+});

@@ -5,10 +5,10 @@ import { connect } from "amqplib";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { RUN_DIR } from "../../harness/paths.js";
-import { CLUSTER_DIR_ENV, RabbitNodeStartError, startRabbitCluster } from "../../harness/rabbitmq-cluster.js";
+import { RUN_DIR } from "../../../dev/paths.js";
+import { CLUSTER_DIR_ENV, RabbitNodeStartError, startRabbitCluster } from "../../../dev/rabbitmq-cluster.js";
 import { useRabbitCluster } from "../../harness/rabbitmq/use-rabbit-cluster.js";
-import { consumeAndVerify, publishPersistent } from "../../harness/workloads.js";
+import { consumeAndVerify, publishPersistent } from "../../../dev/workloads.js";
 
 interface ClusterStatus {
   disk_nodes: string[];
@@ -90,7 +90,12 @@ describe("local RabbitMQ cluster, 2 disc + 1 ram", () => {
     expect(await client.getQueue("/", "transient")).toBeUndefined();
     for (const queue of queues) {
       const result = await consumeAndVerify(rabbit.amqpUrl({ node: rabbit.ramNodes[0] }), queue, published.get(queue)!);
-      expect({ queue, missing: result.missing, unexpected: result.unexpected, left: result.messagesLeft }).toEqual({ queue, missing: [], unexpected: [], left: 0 });
+      expect({ queue, missing: result.missing, unexpected: result.unexpected, left: result.messagesLeft }).toEqual({
+        queue,
+        missing: [],
+        unexpected: [],
+        left: 0,
+      });
       expect(result.received.every((d) => d.persistent)).toBe(true);
     }
   });

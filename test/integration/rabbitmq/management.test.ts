@@ -2,12 +2,14 @@
 // means for each kind, the errors RabbitMQ gives and how the client surfaces them, and which
 // failures are retried.
 import { connect } from "amqplib";
+import { createServer as createHttpServer } from "node:http";
 import { createServer, type Server, type Socket } from "node:net";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ManagementApiError, ManagementClient, type AttemptEvent } from "../../../operator/rabbitmq/management.js";
-import { freePort } from "../../harness/ports.js";
+import { Reachability } from "../../../operator/rabbitmq/reachability.js";
+import { freePort } from "../../../dev/ports.js";
 import { useRabbitCluster } from "../../harness/rabbitmq/use-rabbit-cluster.js";
-import { publishPersistent } from "../../harness/workloads.js";
+import { publishPersistent } from "../../../dev/workloads.js";
 
 /** The error a promise rejects with, which must be a ManagementApiError. */
 async function apiError(promise: Promise<unknown>): Promise<ManagementApiError> {
@@ -61,7 +63,9 @@ describe("management API client against a real cluster", () => {
       await viaRam.declareQueue("/", "declared-via-ram");
       // Mnesia applies a committed transaction on the other replicas asynchronously: another
       // node sees the queue a moment later.
-      await expect.poll(() => client.getQueue("/", "declared-via-ram"), { timeout: 5000, interval: 50 }).toMatchObject({ name: "declared-via-ram", node: rabbit.ramNodes[0]!.nodeName });
+      await expect
+        .poll(() => client.getQueue("/", "declared-via-ram"), { timeout: 5000, interval: 50 })
+        .toMatchObject({ name: "declared-via-ram", node: rabbit.ramNodes[0]!.nodeName });
       expect(await viaRam.deleteQueue("/", "declared-via-ram")).toBe(true);
     });
   });
@@ -93,7 +97,14 @@ describe("management API client against a real cluster", () => {
     it("creates, reads, replaces, lists and deletes a vhost", async () => {
       await client.putVhost("vh-crud", { description: "first", tags: ["a", "b"], tracing: true, defaultQueueType: "quorum" });
       // 3.10 accepts default_queue_type and ignores it: the setting arrived in 3.11.
-      expect(await client.getVhost("vh-crud")).toEqual({ name: "vh-crud", description: "first", tags: ["a", "b"], tracing: true, defaultQueueType: undefined });
+      expect(await client.getVhost("vh-crud")).toEqual({
+        name: "vh-crud",
+        description: "first",
+        tags: ["a", "b"],
+        tracing: true,
+        defaultQueueType: undefined,
+        stoppedOn: [],
+      });
 
       await client.putVhost("vh-crud", { description: "second", tags: ["c"] });
       expect(await client.getVhost("vh-crud")).toMatchObject({ description: "second", tags: ["c"], tracing: false });
@@ -223,7 +234,11 @@ describe("management API client against a real cluster", () => {
         arguments: { "x-max-length": 10, "x-queue-type": "classic" },
         node: rabbit.nodes[0]!.nodeName,
       });
-      expect(await client.getQueue("/", "payments")).toMatchObject({ type: "quorum", durable: true, arguments: { "x-delivery-limit": 5, "x-queue-type": "quorum" } });
+      expect(await client.getQueue("/", "payments")).toMatchObject({
+        type: "quorum",
+        durable: true,
+        arguments: { "x-delivery-limit": 5, "x-queue-type": "quorum" },
+      });
       expect(await client.getQueue("/", "events")).toMatchObject({ type: "stream", durable: true });
       expect(await client.getQueue("/", "scratch")).toMatchObject({ type: "classic", durable: false, autoDelete: true });
       expect(await client.getQueue("/", "absent")).toBeUndefined();
@@ -433,7 +448,9 @@ describe("management API client against a real cluster", () => {
       await client.putPolicy("vh-bulk", "bulk-p", { pattern: "^bulk", definition: { "max-length": 1 } });
 
       const attempts: AttemptEvent[] = [];
-      const snapshot = await rabbit.management(0, { onAttempt: (a) => attempts.push(a) }).snapshotTopology();
+      const snapshot = await rabbit
+        .management(0, { onAttempt: (a) => attempts.push(a) })
+        .listTopology(["vhosts", "vhostLimits", "users", "userLimits", "permissions", "queues", "exchanges", "bindings", "policies"]);
       expect(attempts.map((a) => `${a.method} ${a.path.split("?")[0]}`).sort()).toEqual(
         [
           "GET /api/bindings",
@@ -452,13 +469,30 @@ describe("management API client against a real cluster", () => {
       );
 
       expect(snapshot.vhosts).toContainEqual(expect.objectContaining({ name: "vh-bulk", tags: ["bulk"] }));
-      expect(snapshot.vhostLimits.get("vh-bulk")).toEqual({ "max-queues": 50 });
+      expect(snapshot.vhostLimits?.get("vh-bulk")).toEqual({ "max-queues": 50 });
       expect(snapshot.users).toContainEqual(expect.objectContaining({ name: "bulk-user", tags: [] }));
-      expect(snapshot.userLimits.get("bulk-user")).toEqual({ "max-channels": 9 });
+      expect(snapshot.userLimits?.get("bulk-user")).toEqual({ "max-channels": 9 });
       expect(snapshot.permissions).toContainEqual({ user: "bulk-user", vhost: "vh-bulk", configure: ".*", write: ".*", read: ".*" });
-      expect(snapshot.queues).toContainEqual({ name: "bulk-q", vhost: "vh-bulk", type: "quorum", durable: true, autoDelete: false, arguments: { "x-queue-type": "quorum" } });
-      expect(snapshot.exchanges).toContainEqual({ name: "bulk-x", vhost: "vh-bulk", type: "direct", durable: true, autoDelete: false, internal: false, arguments: {} });
-      expect(snapshot.bindings).toContainEqual(expect.objectContaining({ vhost: "vh-bulk", source: "bulk-x", destination: "bulk-q", routingKey: "k", propertiesKey: "k" }));
+      expect(snapshot.queues).toContainEqual({
+        name: "bulk-q",
+        vhost: "vh-bulk",
+        type: "quorum",
+        durable: true,
+        autoDelete: false,
+        arguments: { "x-queue-type": "quorum" },
+      });
+      expect(snapshot.exchanges).toContainEqual({
+        name: "bulk-x",
+        vhost: "vh-bulk",
+        type: "direct",
+        durable: true,
+        autoDelete: false,
+        internal: false,
+        arguments: {},
+      });
+      expect(snapshot.bindings).toContainEqual(
+        expect.objectContaining({ vhost: "vh-bulk", source: "bulk-x", destination: "bulk-q", routingKey: "k", propertiesKey: "k" }),
+      );
       expect(snapshot.policies).toContainEqual(expect.objectContaining({ vhost: "vh-bulk", name: "bulk-p" }));
     });
   });
@@ -501,6 +535,34 @@ describe("management API client against a real cluster", () => {
       } finally {
         for (const socket of sockets) socket.destroy();
         await new Promise((resolve) => blackHole.close(resolve));
+      }
+    });
+
+    it("waits for a vhost to start past the per-request timeout, once, without making its cluster look slow to other requests", async () => {
+      // Starting a vhost answers once its message store has recovered: here 600 ms, three times
+      // the client's timeout and six times what counts as slow. Reads answer at once.
+      const port = await freePort();
+      const server = createHttpServer((request, response) => {
+        if (request.method === "POST") setTimeout(() => response.writeHead(204).end(), 600);
+        else response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ rabbitmq_version: "3.10.8", node: "rabbit@a" }));
+      });
+      await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+      try {
+        const attempts: AttemptEvent[] = [];
+        const client = new ManagementClient(
+          { url: `http://127.0.0.1:${port}`, username: "a", password: "b" },
+          { timeoutMs: 200, reachability: new Reachability({ slowMs: 100 }), onAttempt: (attempt) => attempts.push(attempt) },
+        );
+        const starting = client.startVhost("v", "rabbit@a");
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        // Past slowMs and past the timeout: the cluster still admits other requests, and they are answered.
+        expect((await client.overview()).node).toBe("rabbit@a");
+        await starting;
+        const posts = attempts.filter((attempt) => attempt.method === "POST");
+        expect(posts).toEqual([expect.objectContaining({ path: "/api/vhosts/v/start/rabbit%40a", status: 204 })]);
+        expect(posts[0]!.durationMs).toBeGreaterThanOrEqual(550);
+      } finally {
+        await new Promise((resolve) => server.close(resolve));
       }
     });
 

@@ -2,9 +2,18 @@
 // through the management API client (as the operator will declare them).
 import { beforeAll, describe, expect, it } from "vitest";
 import type { ManagementClient } from "../../../operator/rabbitmq/management.js";
-import { waitFor } from "../../harness/exec.js";
+import { waitFor } from "../../../dev/exec.js";
 import { useRabbitCluster } from "../../harness/rabbitmq/use-rabbit-cluster.js";
-import { consumeAndVerify, fairDispatch, helloWorld, manualAckRedelivery, publishPersistent, workQueue } from "../../harness/workloads.js";
+import {
+  consumeAndVerify,
+  fairDispatch,
+  helloWorld,
+  manualAckRedelivery,
+  publishConfirmed,
+  publishPersistent,
+  readStream,
+  workQueue,
+} from "../../../dev/workloads.js";
 
 describe("classic workloads on a 2 disc + 1 ram cluster", () => {
   const rabbit = useRabbitCluster({ name: "workloads", disc: 2, ram: 1 });
@@ -26,10 +35,14 @@ describe("classic workloads on a 2 disc + 1 ram cluster", () => {
     // refused the worker's connection right after): wait until each node's own API has them.
     for (const node of rabbit.nodes) {
       const local = rabbit.management(node);
-      await waitFor(`${node.nodeName} to know the vhost and the worker's permission`, async () => Boolean((await local.getVhost(vhost)) && (await local.getPermission(vhost, "worker"))), {
-        timeoutMs: 15_000,
-        intervalMs: 100,
-      });
+      await waitFor(
+        `${node.nodeName} to know the vhost and the worker's permission`,
+        async () => Boolean((await local.getVhost(vhost)) && (await local.getPermission(vhost, "worker"))),
+        {
+          timeoutMs: 15_000,
+          intervalMs: 100,
+        },
+      );
     }
   });
 
@@ -77,6 +90,15 @@ describe("classic workloads on a 2 disc + 1 ram cluster", () => {
     expect([...result.busyAfterAck, ...result.quickAfterAck].sort()).toEqual(["after-ack-1", "after-ack-2"]);
   });
 
+  it("stream: every reader from the first offset reads all that was published, in order", async () => {
+    await client.declareQueue(vhost, "audit", { type: "stream" });
+    const published = await publishConfirmed(url, "audit", { count: 300, prefix: "audit", checkQueue: false });
+    expect(published.confirmed).toHaveLength(300);
+    const read = await readStream(url, "audit", published.confirmed, { readers: 2 });
+    expect(read.byReader["reader-1"]).toEqual(published.confirmed);
+    expect(read.byReader["reader-2"]).toEqual(published.confirmed);
+  });
+
   it("fails clearly when the queue was not declared", async () => {
     await expect(helloWorld(url, "never-declared")).rejects.toThrow(/queue never-declared does not exist/);
   });
@@ -95,7 +117,12 @@ describe("classic workloads on a 2 disc + 1 ram cluster", () => {
       ["durable-quorum", quorum.messages],
     ] as const) {
       const result = await consumeAndVerify(url, queue, published);
-      expect({ queue, missing: result.missing, unexpected: result.unexpected, left: result.messagesLeft }).toEqual({ queue, missing: [], unexpected: [], left: 0 });
+      expect({ queue, missing: result.missing, unexpected: result.unexpected, left: result.messagesLeft }).toEqual({
+        queue,
+        missing: [],
+        unexpected: [],
+        left: 0,
+      });
       expect(result.received.every((d) => d.persistent)).toBe(true);
     }
   });

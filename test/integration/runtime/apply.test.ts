@@ -28,7 +28,14 @@ const clients = makeClients(kubeConfig, { middleware: [recorder.middleware] });
 const writer = new ObjectWriter(clients);
 const statusWriter = new StatusWriter(clients);
 const RABBIT_CLUSTERS = customResource(RABBIT_CLUSTER);
-const CHILD_KINDS: ResourceType[] = [RESOURCES.ServiceAccount, RESOURCES.Secret, RESOURCES.ConfigMap, RESOURCES.Service, RESOURCES.StatefulSet, RESOURCES.PodDisruptionBudget];
+const CHILD_KINDS: ResourceType[] = [
+  RESOURCES.ServiceAccount,
+  RESOURCES.Secret,
+  RESOURCES.ConfigMap,
+  RESOURCES.Service,
+  RESOURCES.StatefulSet,
+  RESOURCES.PodDisruptionBudget,
+];
 
 let namespace: Awaited<ReturnType<typeof createNamespace>>;
 let clusters: Informer<RabbitCluster>;
@@ -43,7 +50,10 @@ beforeAll(async () => {
   clusters = new Informer<RabbitCluster>(kubeConfig, RABBIT_CLUSTERS, { namespaces: [namespace.name] });
   clusters.start();
   for (const kind of CHILD_KINDS) {
-    const informer = new Informer<KubernetesObject>(kubeConfig, kind, { namespaces: [namespace.name], labelSelector: "app.kubernetes.io/managed-by=rabbit-operator" });
+    const informer = new Informer<KubernetesObject>(kubeConfig, kind, {
+      namespaces: [namespace.name],
+      labelSelector: "app.kubernetes.io/managed-by=rabbit-operator",
+    });
     informer.start();
     children.set(kind.kind, informer);
   }
@@ -69,7 +79,10 @@ async function applyChildren() {
 /** Waits until every informer has seen every object at the version the API server has now. */
 async function cachesCaughtUp() {
   const core = kubeConfig.makeApiClient(CoreV1Api);
-  const marker = await core.createNamespacedConfigMap({ namespace: namespace.name, body: { metadata: { generateName: "marker-", labels: { "app.kubernetes.io/managed-by": "rabbit-operator" } } } });
+  const marker = await core.createNamespacedConfigMap({
+    namespace: namespace.name,
+    body: { metadata: { generateName: "marker-", labels: { "app.kubernetes.io/managed-by": "rabbit-operator" } } },
+  });
   // Informers of one API server deliver events in resourceVersion order per kind; a marker written
   // last, once seen, shows the ConfigMap informer is current; the others get a moment more.
   await eventually("caches caught up", () => children.get("ConfigMap")!.get(marker.metadata!.name!, namespace.name) !== undefined);
@@ -80,7 +93,10 @@ async function cachesCaughtUp() {
 describe("server-side apply of the RabbitCluster children", () => {
   it("creates every child, then writes nothing when applied again with the same desired state", async () => {
     const spec = fullCluster().spec;
-    const created = await writer.apply<RabbitCluster>({ apiVersion: API_VERSION, kind: "RabbitCluster", metadata: { name: "demo", namespace: namespace.name }, spec }, undefined);
+    const created = await writer.apply<RabbitCluster>(
+      { apiVersion: API_VERSION, kind: "RabbitCluster", metadata: { name: "demo", namespace: namespace.name }, spec },
+      undefined,
+    );
     expect(created.written).toBe(true);
     await eventually("cluster cached", () => clusters.get("demo", namespace.name) !== undefined);
 
@@ -106,7 +122,10 @@ describe("server-side apply of the RabbitCluster children", () => {
     const stored = clusters.get("demo", namespace.name)!;
     const generation = stored.metadata.generation ?? 0;
     const changed = { ...stored.spec, nodes: { ...stored.spec.nodes, ram: stored.spec.nodes.ram + 1 } };
-    await writer.apply<RabbitCluster>({ apiVersion: API_VERSION, kind: "RabbitCluster", metadata: { name: "demo", namespace: namespace.name }, spec: changed }, stored);
+    await writer.apply<RabbitCluster>(
+      { apiVersion: API_VERSION, kind: "RabbitCluster", metadata: { name: "demo", namespace: namespace.name }, spec: changed },
+      stored,
+    );
     await eventually("new generation cached", () => (clusters.get("demo", namespace.name)?.metadata.generation ?? 0) > generation);
 
     recorder.reset();
@@ -132,7 +151,13 @@ describe("server-side apply of the RabbitCluster children", () => {
         { op: "add", path: "/metadata/annotations", value: { "someone.else/note": "hello" } },
       ],
     });
-    await eventually("drift cached", () => (observedOf({ kind: "ConfigMap", metadata: { name: "demo-server-conf", namespace: namespace.name } }) as V1ConfigMap)?.data?.["operator-defaults.conf"] === "tampered = true\n");
+    await eventually(
+      "drift cached",
+      () =>
+        (observedOf({ kind: "ConfigMap", metadata: { name: "demo-server-conf", namespace: namespace.name } }) as V1ConfigMap)?.data?.[
+          "operator-defaults.conf"
+        ] === "tampered = true\n",
+    );
 
     recorder.reset();
     const results = await applyChildren();
@@ -147,7 +172,12 @@ describe("server-side apply of the RabbitCluster children", () => {
   });
 
   it("removes a field it set before and no longer desires", async () => {
-    const base: V1ConfigMap = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "shrinking", namespace: namespace.name, labels: { "app.kubernetes.io/managed-by": "rabbit-operator" } }, data: { keep: "1", drop: "2" } };
+    const base: V1ConfigMap = {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "shrinking", namespace: namespace.name, labels: { "app.kubernetes.io/managed-by": "rabbit-operator" } },
+      data: { keep: "1", drop: "2" },
+    };
     await writer.apply(base, undefined);
     await eventually("cached", () => observedOf(base) !== undefined);
     const smaller: V1ConfigMap = { ...base, data: { keep: "1" } };
@@ -169,10 +199,14 @@ describe("status", () => {
     const stored = clusters.get("demo", namespace.name)!;
     const generation = stored.metadata.generation!;
     const t0 = Date.UTC(2025, 0, 1);
-    const { conditions } = setConditions(stored.status?.conditions, [
-      { type: "Ready", status: "False", reason: "Creating", message: "0 of 5 nodes running", observedGeneration: generation },
-      { type: "ReconcileSuccess", status: "True", reason: "Applied", message: "", observedGeneration: generation },
-    ], t0);
+    const { conditions } = setConditions(
+      stored.status?.conditions,
+      [
+        { type: "Ready", status: "False", reason: "Creating", message: "0 of 5 nodes running", observedGeneration: generation },
+        { type: "ReconcileSuccess", status: "True", reason: "Applied", message: "", observedGeneration: generation },
+      ],
+      t0,
+    );
 
     recorder.reset();
     expect(await statusWriter.update(RABBIT_CLUSTERS, stored, statusFor(conditions, generation))).toBe(true);
@@ -181,18 +215,29 @@ describe("status", () => {
 
     recorder.reset();
     const cached = clusters.get("demo", namespace.name)!;
-    const again = setConditions(cached.status?.conditions, [
-      { type: "Ready", status: "False", reason: "Creating", message: "0 of 5 nodes running", observedGeneration: generation },
-      { type: "ReconcileSuccess", status: "True", reason: "Applied", message: "", observedGeneration: generation },
-    ], t0 + 60_000);
+    const again = setConditions(
+      cached.status?.conditions,
+      [
+        { type: "Ready", status: "False", reason: "Creating", message: "0 of 5 nodes running", observedGeneration: generation },
+        { type: "ReconcileSuccess", status: "True", reason: "Applied", message: "", observedGeneration: generation },
+      ],
+      t0 + 60_000,
+    );
     expect(again.changed).toBe(false);
     expect(await statusWriter.update(RABBIT_CLUSTERS, cached, statusFor(again.conditions, generation))).toBe(false);
     expect(recorder.writes).toEqual([]);
 
     // A new message, same status: written, transition time unchanged; a removed key is removed.
-    const progressed = setConditions(cached.status?.conditions, [{ type: "Ready", status: "False", reason: "Creating", message: "3 of 5 nodes running", observedGeneration: generation }], t0 + 120_000);
+    const progressed = setConditions(
+      cached.status?.conditions,
+      [{ type: "Ready", status: "False", reason: "Creating", message: "3 of 5 nodes running", observedGeneration: generation }],
+      t0 + 120_000,
+    );
     expect(await statusWriter.update(RABBIT_CLUSTERS, cached, { observedGeneration: generation, conditions: progressed.conditions })).toBe(true);
-    await eventually("progress cached", () => findCondition(clusters.get("demo", namespace.name)?.status?.conditions, "Ready")?.message === "3 of 5 nodes running");
+    await eventually(
+      "progress cached",
+      () => findCondition(clusters.get("demo", namespace.name)?.status?.conditions, "Ready")?.message === "3 of 5 nodes running",
+    );
     const latest = clusters.get("demo", namespace.name)!;
     expect(findCondition(latest.status?.conditions, "Ready")?.lastTransitionTime).toBe("2025-01-01T00:00:00Z");
     expect(latest.status?.endpoints).toBeUndefined();
@@ -212,7 +257,9 @@ describe("finalizers and delete", () => {
     expect(recorder.writes).toHaveLength(1);
 
     // The object read before the finalizer was added is stale: removing from it must not win.
-    const stale = await writer.removeFinalizer({ ...stored, metadata: { ...stored.metadata, finalizers: [FINALIZER] } }, FINALIZER).catch((error: unknown) => error);
+    const stale = await writer
+      .removeFinalizer({ ...stored, metadata: { ...stored.metadata, finalizers: [FINALIZER] } }, FINALIZER)
+      .catch((error: unknown) => error);
     expect(isConflict(stale)).toBe(true);
 
     const removed = await writer.removeFinalizer(withFinalizer, FINALIZER);
@@ -235,16 +282,28 @@ describe("finalizers and delete", () => {
     // (it learns of new CRDs only at its next discovery, up to 30 s later).
     const configMaps = children.get("ConfigMap")!;
     const labels = { "app.kubernetes.io/managed-by": "rabbit-operator" };
-    const owner = await writer.apply<V1ConfigMap>({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "owner", namespace: namespace.name, labels } }, undefined);
-    const ownerReferences = [{ apiVersion: "v1", kind: "ConfigMap", name: "owner", uid: owner.object.metadata!.uid!, controller: true, blockOwnerDeletion: true }];
-    await writer.apply<V1ConfigMap>({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "dependent", namespace: namespace.name, labels, ownerReferences } }, undefined);
+    const owner = await writer.apply<V1ConfigMap>(
+      { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "owner", namespace: namespace.name, labels } },
+      undefined,
+    );
+    const ownerReferences = [
+      { apiVersion: "v1", kind: "ConfigMap", name: "owner", uid: owner.object.metadata!.uid!, controller: true, blockOwnerDeletion: true },
+    ];
+    await writer.apply<V1ConfigMap>(
+      { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "dependent", namespace: namespace.name, labels, ownerReferences } },
+      undefined,
+    );
     await eventually("both cached", () => configMaps.get("owner", namespace.name) !== undefined && configMaps.get("dependent", namespace.name) !== undefined);
     let ownerSeenDeleting = false;
     configMaps.addHandler((_type, object) => {
       if (object.metadata?.name === "owner" && object.metadata.deletionTimestamp) ownerSeenDeleting = true;
     });
     expect(await writer.delete(owner.object, { propagationPolicy: "Foreground" })).toBe(true);
-    await eventually("dependent and owner gone", () => configMaps.get("owner", namespace.name) === undefined && configMaps.get("dependent", namespace.name) === undefined, 30_000);
+    await eventually(
+      "dependent and owner gone",
+      () => configMaps.get("owner", namespace.name) === undefined && configMaps.get("dependent", namespace.name) === undefined,
+      30_000,
+    );
     expect(ownerSeenDeleting).toBe(true);
   });
 });

@@ -48,7 +48,13 @@ describe("KubeEventRecorder", () => {
     const stored = await eventsAbout(subject.metadata!.uid!);
     expect(stored).toHaveLength(2);
     const refused = stored.find((event) => event.reason === "ScaleDownRefused")!;
-    expect(refused).toMatchObject({ type: "Warning", note: "would lose quorum", action: "ScaleDownRefused", reportingController: "rabbit-operator", reportingInstance: "test-instance" });
+    expect(refused).toMatchObject({
+      type: "Warning",
+      note: "would lose quorum",
+      action: "ScaleDownRefused",
+      reportingController: "rabbit-operator",
+      reportingInstance: "test-instance",
+    });
     expect(refused.series?.count).toBe(4);
     expect(refused.regarding).toMatchObject({ kind: "ConfigMap", name: "subject", namespace: namespace.name, uid: subject.metadata!.uid });
   });
@@ -72,6 +78,8 @@ describe("KubeEventRecorder", () => {
 
   it("never rejects: a failed write is logged and forgotten", async () => {
     const events = new KubeEventRecorder(makeClients(kubeConfig));
-    await expect(events.event({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x", namespace: "no-such-namespace-here" } }, "Normal", "Test", "")).resolves.toBeUndefined();
+    await expect(
+      events.event({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x", namespace: "no-such-namespace-here" } }, "Normal", "Test", ""),
+    ).resolves.toBeUndefined();
   });
 });

@@ -3,9 +3,9 @@
 import { CoreV1Api, KubeConfig, type Middleware } from "@kubernetes/client-node";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { run, waitFor } from "../../harness/exec.js";
-import { KUBERNETES, ensureTool } from "../../harness/go-tools.js";
-import { REPO_ROOT } from "../../harness/paths.js";
+import { run, waitFor } from "../../../dev/exec.js";
+import { KUBERNETES, ensureTool } from "../../../dev/go-tools.js";
+import { REPO_ROOT } from "../../../dev/paths.js";
 
 export function loadKubeConfig(path: string): KubeConfig {
   const kubeConfig = new KubeConfig();

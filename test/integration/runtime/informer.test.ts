@@ -1,6 +1,6 @@
 // Informers against the real API server: the cache follows creates, updates and deletes, in the
 // namespaces asked for only; label queries; resync; child objects map to their owner's key.
-import { CoreV1Api, type V1ConfigMap } from "@kubernetes/client-node";
+import { CoreV1Api, type V1ConfigMap, type V1Secret } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { Informer, RESOURCES, keyOf, ownerKeys, type InformerEventType } from "../../../operator/runtime/index.js";
 import { createNamespace, eventually, loadKubeConfig } from "./helpers.js";
@@ -12,7 +12,11 @@ let second: Awaited<ReturnType<typeof createNamespace>>;
 let unwatched: Awaited<ReturnType<typeof createNamespace>>;
 
 beforeAll(async () => {
-  [first, second, unwatched] = await Promise.all([createNamespace(kubeConfig, "inf-a"), createNamespace(kubeConfig, "inf-b"), createNamespace(kubeConfig, "inf-c")]);
+  [first, second, unwatched] = await Promise.all([
+    createNamespace(kubeConfig, "inf-a"),
+    createNamespace(kubeConfig, "inf-b"),
+    createNamespace(kubeConfig, "inf-c"),
+  ]);
 });
 afterAll(async () => {
   await Promise.all([first, second, unwatched].map((namespace) => namespace?.remove()));
@@ -24,6 +28,35 @@ const configMap = (namespace: string, name: string, data: Record<string, string>
 });
 
 describe("Informer", () => {
+  it("caches only metadata when asked: a Secret's value never enters it, from the list or the watch", async () => {
+    const secretValue = "s3cr3t-value-never-cached";
+    await core.createNamespacedSecret({ namespace: first.name, body: { metadata: { name: "listed" }, stringData: { password: secretValue } } });
+    const informer = new Informer<V1Secret>(kubeConfig, RESOURCES.Secret, { namespaces: [first.name], metadataOnly: true });
+    const seen: unknown[] = [];
+    informer.addHandler((_type, object) => seen.push(object));
+    informer.start();
+    try {
+      expect(await informer.waitForSync(10_000)).toBe(true);
+      await core.createNamespacedSecret({
+        namespace: first.name,
+        body: { metadata: { name: "watched", labels: { v: "1" } }, stringData: { password: secretValue } },
+      });
+      await core.patchNamespacedSecret({ namespace: first.name, name: "watched", body: [{ op: "replace", path: "/metadata/labels/v", value: "2" }] });
+      await eventually("the label change in the cache", () => informer.get("watched", first.name)?.metadata?.labels?.v === "2");
+      for (const name of ["listed", "watched"]) {
+        const cached = informer.get(name, first.name);
+        // Patchable by metadata: the object's own kind, not PartialObjectMetadata.
+        expect(cached).toMatchObject({ apiVersion: "v1", kind: "Secret", metadata: { name, namespace: first.name } });
+        expect(cached?.data).toBeUndefined();
+      }
+      expect(seen.length).toBeGreaterThanOrEqual(3);
+      expect(JSON.stringify(seen)).not.toContain(Buffer.from(secretValue).toString("base64"));
+      expect(JSON.stringify(seen)).not.toContain(secretValue);
+    } finally {
+      await informer.stop();
+    }
+  });
+
   it("follows creates, updates and deletes in the watched namespaces only", async () => {
     // One object exists before the informer starts: it must come from the list.
     await core.createNamespacedConfigMap({ namespace: first.name, body: configMap(first.name, "before", { v: "0" }) });
@@ -105,9 +138,13 @@ describe("Informer", () => {
   });
 
   it("keeps retrying, never giving up, while its kind does not exist", async () => {
-    const informer = new Informer(kubeConfig, { group: "example.invalid", version: "v1", kind: "Missing", plural: "missings", namespaced: true }, {
-      restartBackoff: { baseDelayMs: 50, maxDelayMs: 200 },
-    });
+    const informer = new Informer(
+      kubeConfig,
+      { group: "example.invalid", version: "v1", kind: "Missing", plural: "missings", namespaced: true },
+      {
+        restartBackoff: { baseDelayMs: 50, maxDelayMs: 200 },
+      },
+    );
     informer.start();
     try {
       await eventually("several restarts", () => informer.stats.watchRestarts >= 3, 10_000);

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
-import { REPO_ROOT } from "../../harness/paths.js";
+import { REPO_ROOT } from "../../../dev/paths.js";
 import { createNamespace, eventually, loadKubeConfig, uniqueName } from "./helpers.js";
 
 const kubeconfigPath = inject("kubeconfig");

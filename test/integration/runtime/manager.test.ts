@@ -8,8 +8,17 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { Manager, RESOURCES, createLogger, type Informer, type ObjectWriter, type EventRecorder, type ReconcileRequest, type Reconciler } from "../../../operator/runtime/index.js";
-import { REPO_ROOT } from "../../harness/paths.js";
+import {
+  Manager,
+  RESOURCES,
+  createLogger,
+  type Informer,
+  type ObjectWriter,
+  type EventRecorder,
+  type ReconcileRequest,
+  type Reconciler,
+} from "../../../operator/runtime/index.js";
+import { REPO_ROOT } from "../../../dev/paths.js";
 import { createNamespace, eventually, loadKubeConfig, sleepMs, writeRecorder } from "./helpers.js";
 
 const kubeconfigPath = inject("kubeconfig");
@@ -95,13 +104,20 @@ describe("Manager", () => {
   });
 
   it("creates the child, then stays quiet: reconciles without writes", async () => {
-    await core.createNamespacedConfigMap({ namespace: watched.name, body: { metadata: { name: "app", labels: { role: "source" } }, data: { greeting: "hello" } } });
+    await core.createNamespacedConfigMap({
+      namespace: watched.name,
+      body: { metadata: { name: "app", labels: { role: "source" } }, data: { greeting: "hello" } },
+    });
     await eventually("mirror created", async () => (await mirrorOf("app"))?.data?.greeting === "hello");
     await sleepMs(500);
     recorder.reset();
     const reconcilesBefore = reconciler.reconciles;
     // Changes that do not affect the mirror: a label on the source, which triggers a reconcile.
-    await core.patchNamespacedConfigMap({ namespace: watched.name, name: "app", body: [{ op: "add", path: "/metadata/annotations", value: { touched: "1" } }] });
+    await core.patchNamespacedConfigMap({
+      namespace: watched.name,
+      name: "app",
+      body: [{ op: "add", path: "/metadata/annotations", value: { touched: "1" } }],
+    });
     await eventually("reconciled again", () => reconciler.reconciles > reconcilesBefore);
     await sleepMs(500);
     // Lease renewals go on; reconciles write nothing.
@@ -125,7 +141,9 @@ describe("Manager", () => {
 
   it("recorded an event per write of the mirror, none for quiet reconciles; identical ones aggregated", async () => {
     const source = await core.readNamespacedConfigMap({ namespace: watched.name, name: "app" });
-    const events = await kubeConfig.makeApiClient(EventsV1Api).listNamespacedEvent({ namespace: watched.name, fieldSelector: `regarding.uid=${source.metadata!.uid}` });
+    const events = await kubeConfig
+      .makeApiClient(EventsV1Api)
+      .listNamespacedEvent({ namespace: watched.name, fieldSelector: `regarding.uid=${source.metadata!.uid}` });
     // Created, updated (drift), created again (deleted child): the second creation is identical
     // to the first, so it is counted in the first Event's series instead of written anew.
     expect(events.items.map((event) => event.reason).sort()).toEqual(["MirrorCreated", "MirrorUpdated"]);

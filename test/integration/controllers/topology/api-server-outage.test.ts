@@ -3,8 +3,8 @@
 // declared twice, the management API is not hammered meanwhile (the requests are counted), and
 // every object is Ready soon after the API server returns.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startControlPlane, type ControlPlane } from "../../../harness/control-plane.js";
-import { apply } from "../../../harness/kube.js";
+import { startControlPlane, type ControlPlane } from "../../../../dev/control-plane.js";
+import { apply } from "../../../../dev/kube.js";
 import { useRabbitCluster } from "../../../harness/rabbitmq/use-rabbit-cluster.js";
 import { read, readyOf, startTopologyEnvironment, topologyObject, type TopologyEnvironment } from "./support.js";
 
@@ -29,7 +29,8 @@ afterAll(async () => {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const names = Array.from({ length: OBJECTS }, (_, i) => `outage-${String(i).padStart(2, "0")}`);
-const readyCount = async () => (await Promise.all(names.map(async (name) => readyOf(await read(env.clients, "Queue", name, ns))?.status === "True"))).filter(Boolean).length;
+const readyCount = async () =>
+  (await Promise.all(names.map(async (name) => readyOf(await read(env.clients, "Queue", name, ns))?.status === "True"))).filter(Boolean).length;
 
 describe("an API server outage", () => {
   it(`down ${DOWN_MS / 1000} s in the middle of declaring ${OBJECTS} queues: each declared once, no request storm, all Ready soon after it returns`, async () => {
@@ -45,7 +46,9 @@ describe("an API server outage", () => {
     await controlPlane.restartApiServer({ downMs: DOWN_MS });
     const outageMs = Date.now() - outageStarted;
     const duringOutage = env.managementRequests.length - attemptsBefore;
-    console.log(`${before} of ${OBJECTS} Ready when the API server stopped; down ${(outageMs / 1000).toFixed(1)} s; ${duringOutage} management requests meanwhile`);
+    console.log(
+      `${before} of ${OBJECTS} Ready when the API server stopped; down ${(outageMs / 1000).toFixed(1)} s; ${duringOutage} management requests meanwhile`,
+    );
     // Each object at most a few reconciles in backoff, each a few requests: not a loop.
     expect(duringOutage).toBeLessThan(OBJECTS * 10);
 

@@ -6,7 +6,7 @@
 // requests are counted), a broken cluster does not hold up the healthy one, and everything
 // converges once the API answers again.
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { apply } from "../../../harness/kube.js";
+import { apply } from "../../../../dev/kube.js";
 import { useRabbitCluster } from "../../../harness/rabbitmq/use-rabbit-cluster.js";
 import { ERROR_500_BODY, startFaultProxy, type FaultProxy } from "../../../support/fault-proxy.js";
 import { read, readyOf, startTopologyEnvironment, topologyObject, waitReady, type TopologyEnvironment } from "./support.js";
@@ -133,7 +133,9 @@ describe("a management API in trouble", () => {
     await sleep(Math.max(10_000, OUTAGE_SECONDS * 1000 - (Date.now() - started)));
     const refused = env.managementRequests.slice(attemptsBefore).filter((a) => a.failure?.kind === "network").length;
     const windowSeconds = (Date.now() - windowStarted) / 1000;
-    console.log(`down: ${refused} refused attempts in the last ${windowSeconds.toFixed(1)} s of the outage for ${SICK_OBJECTS * 3} objects (${(refused / windowSeconds).toFixed(1)}/s)`);
+    console.log(
+      `down: ${refused} refused attempts in the last ${windowSeconds.toFixed(1)} s of the outage for ${SICK_OBJECTS * 3} objects (${(refused / windowSeconds).toFixed(1)}/s)`,
+    );
     expect(refused / windowSeconds).toBeLessThan(SICK_OBJECTS * 3);
     await proxy.setMode("pass");
     const tookMs = await allReady(names, 360_000);

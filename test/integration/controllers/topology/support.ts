@@ -7,9 +7,9 @@ import { addTopologyControllers, type TopologyControllers } from "../../../../op
 import type { AttemptEvent } from "../../../../operator/rabbitmq/management.js";
 import { createLogger } from "../../../../operator/runtime/logger.js";
 import { Manager } from "../../../../operator/runtime/manager.js";
-import { waitFor } from "../../../harness/exec.js";
-import { apply, createNamespace, installCrds, kubeClients, type KubeClients } from "../../../harness/kube.js";
-import type { LocalRabbitCluster } from "../../../harness/rabbitmq-cluster.js";
+import { waitFor } from "../../../../dev/exec.js";
+import { apply, createNamespace, installCrds, kubeClients, type KubeClients } from "../../../../dev/kube.js";
+import type { LocalRabbitCluster, NodeRef } from "../../../../dev/rabbitmq-cluster.js";
 import { writeRecorder, type RecordedRequest } from "../../runtime/helpers.js";
 
 /** The RabbitCluster the tests' objects reference; its endpoint is the local cluster. */
@@ -39,7 +39,14 @@ export interface TopologyEnvironment {
 export async function startTopologyEnvironment(
   kubeconfig: string,
   rabbit: LocalRabbitCluster,
-  options: { namespaces?: number; driftPeriodMs?: number; prefix?: string; maxConcurrentReconciles?: number } = {},
+  options: {
+    namespaces?: number;
+    driftPeriodMs?: number;
+    prefix?: string;
+    maxConcurrentReconciles?: number;
+    /** The node that stands for a RabbitCluster's client Service (default the first); streams go to the first disc node. */
+    serviceNode?: NodeRef;
+  } = {},
 ): Promise<TopologyEnvironment> {
   const clients = kubeClients(kubeconfig);
   await installCrds(clients);
@@ -56,7 +63,11 @@ export async function startTopologyEnvironment(
   await clients.core.createNamespacedSecret({
     namespace: home,
     body: {
-      metadata: { name: `${CLUSTER}-default-user`, namespace: home, labels: { "app.kubernetes.io/instance": CLUSTER, "app.kubernetes.io/managed-by": "rabbit-operator" } },
+      metadata: {
+        name: `${CLUSTER}-default-user`,
+        namespace: home,
+        labels: { "app.kubernetes.io/instance": CLUSTER, "app.kubernetes.io/managed-by": "rabbit-operator" },
+      },
       stringData: { username: rabbit.admin.username, password: rabbit.admin.password },
     },
   });
@@ -80,7 +91,8 @@ export async function startTopologyEnvironment(
   });
   const topology = addTopologyControllers(manager, {
     clusterDomain: "cluster.local",
-    clusterEndpoint: () => rabbit.managementUrl(),
+    clusterEndpoint: () => rabbit.managementUrl(options.serviceNode),
+    firstNodeEndpoint: () => rabbit.managementUrl(0),
     driftPeriodMs: options.driftPeriodMs ?? 2_000,
     managementClientOptions: { onAttempt: (attempt) => managementRequests.push(attempt) },
     watchedNamespaces: namespaces,
@@ -104,10 +116,21 @@ export async function startTopologyEnvironment(
       // The operator stays up while the namespaces go, so that it releases its finalizers.
       await Promise.all(created.map((ns) => ns.remove()));
       try {
-        await waitFor("test namespaces to be deleted", async () => {
-          const gone = await Promise.all(namespaces.map((name) => clients.core.readNamespace({ name }).then(() => false, () => true)));
-          return gone.every(Boolean);
-        }, { timeoutMs: 60_000, intervalMs: 500 });
+        await waitFor(
+          "test namespaces to be deleted",
+          async () => {
+            const gone = await Promise.all(
+              namespaces.map((name) =>
+                clients.core.readNamespace({ name }).then(
+                  () => false,
+                  () => true,
+                ),
+              ),
+            );
+            return gone.every(Boolean);
+          },
+          { timeoutMs: 60_000, intervalMs: 500 },
+        );
       } catch (error) {
         console.warn(`namespaces not deleted in time: ${error instanceof Error ? error.message : String(error)}`);
       }
@@ -136,10 +159,14 @@ export function readyOf(object: TopologyObject | undefined): Condition | undefin
 export async function waitReady(clients: KubeClients, kind: string, name: string, namespace: string, timeoutMs = 30_000): Promise<TopologyObject> {
   let last: TopologyObject | undefined;
   try {
-    await waitFor(`${kind} ${name} Ready`, async () => {
-      last = await read(clients, kind, name, namespace);
-      return readyOf(last)?.status === "True" && last?.status?.observedGeneration === last?.metadata?.generation;
-    }, { timeoutMs, intervalMs: 100 });
+    await waitFor(
+      `${kind} ${name} Ready`,
+      async () => {
+        last = await read(clients, kind, name, namespace);
+        return readyOf(last)?.status === "True" && last?.status?.observedGeneration === last?.metadata?.generation;
+      },
+      { timeoutMs, intervalMs: 100 },
+    );
   } catch (error) {
     throw new Error(`${error instanceof Error ? error.message : String(error)}; last status: ${JSON.stringify(last?.status)}`);
   }
@@ -152,16 +179,24 @@ export async function waitCondition(
   kind: string,
   name: string,
   namespace: string,
-  expected: { status: "True" | "False"; reason?: string },
+  expected: { status: "True" | "False"; reason?: string; messageContaining?: string },
   timeoutMs = 30_000,
 ): Promise<Condition> {
   let last: TopologyObject | undefined;
   try {
-    await waitFor(`${kind} ${name} Ready=${expected.status} ${expected.reason ?? ""}`, async () => {
-      last = await read(clients, kind, name, namespace);
-      const ready = readyOf(last);
-      return ready?.status === expected.status && (expected.reason === undefined || ready.reason === expected.reason);
-    }, { timeoutMs, intervalMs: 100 });
+    await waitFor(
+      `${kind} ${name} Ready=${expected.status} ${expected.reason ?? ""} ${expected.messageContaining ?? ""}`,
+      async () => {
+        last = await read(clients, kind, name, namespace);
+        const ready = readyOf(last);
+        return (
+          ready?.status === expected.status &&
+          (expected.reason === undefined || ready.reason === expected.reason) &&
+          (expected.messageContaining === undefined || (ready.message ?? "").includes(expected.messageContaining))
+        );
+      },
+      { timeoutMs, intervalMs: 100 },
+    );
   } catch (error) {
     throw new Error(`${error instanceof Error ? error.message : String(error)}; last status: ${JSON.stringify(last?.status)}`);
   }

@@ -4,9 +4,9 @@
 // 2 disc + 1 ram cluster. The workloads' user may not configure anything: every queue comes from
 // a Queue object.
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { apply } from "../../../harness/kube.js";
+import { apply } from "../../../../dev/kube.js";
 import { useRabbitCluster } from "../../../harness/rabbitmq/use-rabbit-cluster.js";
-import { consumeAndVerify, fairDispatch, helloWorld, manualAckRedelivery, publishPersistent, workQueue } from "../../../harness/workloads.js";
+import { consumeAndVerify, fairDispatch, helloWorld, manualAckRedelivery, publishPersistent, workQueue } from "../../../../dev/workloads.js";
 import { startTopologyEnvironment, topologyObject, waitReady, type TopologyEnvironment } from "./support.js";
 
 const VHOST = "work";
@@ -30,7 +30,11 @@ describe("classic workloads on topology declared through Vhost, User, Permission
     const objects = [
       topologyObject("Vhost", VHOST, ns, { name: VHOST }),
       topologyObject("User", "worker", ns, {}),
-      topologyObject("Permission", "worker-in-work", ns, { vhost: VHOST, userReference: { name: "worker" }, permissions: { configure: "", write: ".*", read: ".*" } }),
+      topologyObject("Permission", "worker-in-work", ns, {
+        vhost: VHOST,
+        userReference: { name: "worker" },
+        permissions: { configure: "", write: ".*", read: ".*" },
+      }),
       ...Object.entries(QUEUES).map(([name, spec]) => topologyObject("Queue", name, ns, { ...spec, vhost: VHOST })),
     ];
     await Promise.all(objects.map((object) => apply(env.clients, object)));
@@ -55,7 +59,12 @@ describe("classic workloads on topology declared through Vhost, User, Permission
     const result = await workQueue(url, "tasks", { tasks: 8 });
     expect(result.deliveries).toHaveLength(8);
     const shares = [result.byWorker["worker-1"], result.byWorker["worker-2"]].map((tasks) => [...tasks].sort());
-    expect(shares).toEqual(expect.arrayContaining([["task-1", "task-3", "task-5", "task-7"], ["task-2", "task-4", "task-6", "task-8"]]));
+    expect(shares).toEqual(
+      expect.arrayContaining([
+        ["task-1", "task-3", "task-5", "task-7"],
+        ["task-2", "task-4", "task-6", "task-8"],
+      ]),
+    );
   });
 
   it("manual ack: a consumer killed mid-message loses it to the other consumer, marked redelivered", async () => {
@@ -86,7 +95,12 @@ describe("classic workloads on topology declared through Vhost, User, Permission
       ["durable-quorum", quorum.messages],
     ] as const) {
       const result = await consumeAndVerify(url, queue, published);
-      expect({ queue, missing: result.missing, unexpected: result.unexpected, left: result.messagesLeft }).toEqual({ queue, missing: [], unexpected: [], left: 0 });
+      expect({ queue, missing: result.missing, unexpected: result.unexpected, left: result.messagesLeft }).toEqual({
+        queue,
+        missing: [],
+        unexpected: [],
+        left: 0,
+      });
       expect(result.received.every((d) => d.persistent)).toBe(true);
     }
     // Drift checks failed while the cluster was down; nothing was marked broken for it.

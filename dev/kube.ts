@@ -2,15 +2,7 @@
 // manifests, installing our CRDs, throwaway namespaces.
 import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
-import {
-  ApiException,
-  ApiextensionsV1Api,
-  CoreV1Api,
-  KubeConfig,
-  KubernetesObjectApi,
-  PatchStrategy,
-  type KubernetesObject,
-} from "@kubernetes/client-node";
+import { ApiException, ApiextensionsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from "@kubernetes/client-node";
 import { parseAllDocuments } from "yaml";
 import { run, waitFor } from "./exec.js";
 import { KUBERNETES, ensureTool } from "./go-tools.js";
@@ -68,14 +60,18 @@ export async function kubectl(clients: KubeClients, args: string[], input?: stri
 export async function installCrds(clients: KubeClients): Promise<void> {
   const crds = await crdManifests();
   await kubectl(clients, ["apply", "--server-side", "--field-manager=rabbit-operator-tests", "-f", join(REPO_ROOT, "crds")]);
-  await waitFor("CRDs established", async () => {
-    for (const crd of crds) {
-      const current = await clients.extensions.readCustomResourceDefinition({ name: crd.metadata!.name! });
-      const established = current.status?.conditions?.some((c) => c.type === "Established" && c.status === "True");
-      if (!established) return false;
-    }
-    return true;
-  }, { timeoutMs: 30_000 });
+  await waitFor(
+    "CRDs established",
+    async () => {
+      for (const crd of crds) {
+        const current = await clients.extensions.readCustomResourceDefinition({ name: crd.metadata!.name! });
+        const established = current.status?.conditions?.some((c) => c.type === "Established" && c.status === "True");
+        if (!established) return false;
+      }
+      return true;
+    },
+    { timeoutMs: 30_000 },
+  );
 }
 
 /** A fresh namespace with a recognisable name; delete it with the returned function. */

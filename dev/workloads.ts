@@ -5,6 +5,7 @@
 // The queues are not declared here: the operator declares them in the tests that matter, so a
 // workload only checks (passively, by default) that its queue exists.
 import { connect, type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from "amqplib";
+import { sleep, systemClock } from "../operator/runtime/clock.js";
 
 export interface WorkloadOptions {
   /** Bound on every wait of the workload. */
@@ -71,7 +72,11 @@ export async function workQueue(url: string, queue: string, options: WorkloadOpt
     );
     const publisher = await session.publisher("producer");
     await publisher.send(queue, tasks, { persistent: true });
-    await session.waitFor(`${taskCount} tasks to be delivered`, () => deliveries.length >= taskCount, () => deliveries);
+    await session.waitFor(
+      `${taskCount} tasks to be delivered`,
+      () => deliveries.length >= taskCount,
+      () => deliveries,
+    );
     return {
       tasks,
       deliveries,
@@ -109,7 +114,7 @@ export async function manualAckRedelivery(url: string, queue: string, options: W
     await doomed.kill();
     await session.waitFor("the message to be redelivered to the second consumer", () => survivor.deliveries.length >= 1);
     survivor.ackAll();
-    await delay(ACK_SETTLE_MS);
+    await sleep(systemClock, ACK_SETTLE_MS);
     await survivor.closeChannel();
     return {
       message,
@@ -167,7 +172,10 @@ export async function publishConfirmed(
 ): Promise<ConfirmedPublishResult> {
   const prefix = options.prefix ?? "confirmed";
   const window = options.window ?? 100;
-  const connection = await connect(url, { timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS, clientProperties: { connection_name: "workload confirmed publisher" } });
+  const connection = await connect(url, {
+    timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    clientProperties: { connection_name: "workload confirmed publisher" },
+  });
   const result: ConfirmedPublishResult = { confirmed: [], nacked: [], unanswered: [] };
   const pending = new Set<string>();
   let broken: string | undefined;
@@ -212,7 +220,7 @@ export async function publishConfirmed(
       }
     }
     const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-    while (pending.size > 0 && !broken && Date.now() < deadline) await delay(20);
+    while (pending.size > 0 && !broken && Date.now() < deadline) await sleep(systemClock, 20);
   } catch (error) {
     breakWith(error);
   } finally {
@@ -237,7 +245,12 @@ export interface PersistentConsumeResult {
  * Consumes until every expected message has arrived (or the wait runs out), acks them and
  * reports what was missing or unexpected. Run after publishPersistent and a restart.
  */
-export async function consumeAndVerify(url: string, queue: string, expected: readonly string[], options: WorkloadOptions = {}): Promise<PersistentConsumeResult> {
+export async function consumeAndVerify(
+  url: string,
+  queue: string,
+  expected: readonly string[],
+  options: WorkloadOptions = {},
+): Promise<PersistentConsumeResult> {
   return withSession(url, options, async (session) => {
     await session.checkQueue(queue);
     // Sets, not scans: this runs every 20 ms over tens of thousands of messages.
@@ -252,7 +265,7 @@ export async function consumeAndVerify(url: string, queue: string, expected: rea
     // Acks have no reply. A quorum queue's channel holds back settlements while earlier commands
     // are in flight (RabbitMQ 3.10), and a channel closed at once loses them: the messages come
     // back as redelivered (seen: 16 of 50). Give the channel time to send them.
-    await delay(ACK_SETTLE_MS);
+    await sleep(systemClock, ACK_SETTLE_MS);
     await consumer.closeChannel();
     const wanted = new Set(expected);
     return {
@@ -295,7 +308,7 @@ export async function fairDispatch(url: string, queue: string, options: Workload
     await publisher.send(queue, rest, { persistent: true });
     await session.waitFor(`the quick consumer to process ${rest.length} messages`, () => quick.deliveries.length >= rest.length);
     // Give RabbitMQ the chance to do wrong: a delivery to the busy consumer would arrive by now.
-    await delay(300);
+    await sleep(systemClock, 300);
     const busyWhileHolding = busy.deliveries.map((d) => d.content);
     const quickWhileBusyHeld = quick.deliveries.map((d) => d.content);
 
@@ -320,6 +333,82 @@ export async function fairDispatch(url: string, queue: string, options: Workload
   });
 }
 
+// Stream replay ---------------------------------------------------------------------------------
+
+export interface StreamReadResult {
+  /** What each reader got, in order. */
+  byReader: Record<string, string[]>;
+}
+
+/**
+ * Readers of a stream, each from its first offset (a stream keeps what was published for every
+ * reader, unlike a queue): each reads until it has every expected message or the time is up.
+ * Streams need manual acks and a prefetch limit on the consuming channel.
+ */
+export async function readStream(
+  url: string,
+  stream: string,
+  expected: readonly string[],
+  options: WorkloadOptions & { readers?: number } = {},
+): Promise<StreamReadResult> {
+  const wanted = new Set(expected);
+  return withSession(url, options, async (session) => {
+    await session.checkQueue(stream);
+    const readers = await Promise.all(
+      Array.from({ length: options.readers ?? 2 }, (_, i) =>
+        session.consumer(`reader-${i + 1}`, stream, {
+          ack: true,
+          prefetch: 500,
+          ownConnection: true,
+          arguments: { "x-stream-offset": "first" },
+          onDelivery: (_delivery, ack) => ack(),
+        }),
+      ),
+    );
+    const complete = (reader: (typeof readers)[number]) => new Set(reader.deliveries.map((d) => d.content).filter((c) => wanted.has(c))).size === wanted.size;
+    try {
+      await session.waitFor(`every reader to read ${expected.length} messages`, () => readers.every(complete));
+    } catch {
+      // Reported as what each reader got, which says more than a timeout.
+    }
+    return { byReader: Object.fromEntries(readers.map((reader, i) => [`reader-${i + 1}`, reader.deliveries.map((d) => d.content)])) };
+  });
+}
+
+// Routing ---------------------------------------------------------------------------------------
+
+export interface RoutedMessage {
+  exchange: string;
+  routingKey: string;
+  content: string;
+  /** Message headers, for a headers exchange. */
+  headers?: Record<string, string>;
+}
+
+/**
+ * Publishes each message to its exchange, persistent, and waits for the broker's confirms. No
+ * mandatory flag: where a message goes (a queue, another exchange, an alternate exchange, nowhere)
+ * is the topology's business, and drainQueues shows it.
+ */
+export async function publishRouted(url: string, messages: readonly RoutedMessage[], options: WorkloadOptions = {}): Promise<void> {
+  await withSession(url, options, async (session) => {
+    const publisher = await session.publisher("router");
+    await publisher.publish(messages);
+  });
+}
+
+/** Takes every ready message off each queue (basic.get, acked): what each held, in order. */
+export async function drainQueues(url: string, queues: readonly string[], options: WorkloadOptions = {}): Promise<Record<string, string[]>> {
+  return withSession(url, options, async (session) => {
+    const drained: Record<string, string[]> = {};
+    for (const queue of queues) {
+      await session.checkQueue(queue);
+      drained[queue] = await session.drain(queue);
+    }
+    return drained;
+  });
+}
+
 // Plumbing ------------------------------------------------------------------------------------------
 
 interface ConsumerOptions {
@@ -328,6 +417,8 @@ interface ConsumerOptions {
   prefetch?: number;
   /** A connection of its own, so that kill() closes it without touching the others. */
   ownConnection?: boolean;
+  /** basic.consume arguments, e.g. a stream's x-stream-offset. */
+  arguments?: Record<string, unknown>;
   onDelivery?: (delivery: Delivery, ack: () => void) => void;
 }
 
@@ -344,6 +435,8 @@ interface Consumer {
 interface Publisher {
   /** Sends to the queue through the default exchange and waits for the broker's confirms. */
   send(queue: string, contents: readonly string[], options?: { persistent?: boolean }): Promise<void>;
+  /** Sends persistent messages to their exchanges and waits for the broker's confirms. */
+  publish(messages: readonly RoutedMessage[]): Promise<void>;
 }
 
 interface Session {
@@ -351,6 +444,8 @@ interface Session {
   consumer(name: string, queue: string, options: ConsumerOptions): Promise<Consumer>;
   publisher(name: string): Promise<Publisher>;
   readyMessages(queue: string): Promise<number>;
+  /** basic.get until the queue is empty, acking each message. */
+  drain(queue: string): Promise<string[]>;
   waitFor(what: string, condition: () => boolean, observed?: () => unknown): Promise<void>;
 }
 
@@ -416,7 +511,7 @@ async function withSession<T>(url: string, options: WorkloadOptions, body: (sess
           if (consumerOptions.ack) unacked.push(message);
           handler?.(delivery, ackOne(message));
         },
-        { noAck: !consumerOptions.ack },
+        { noAck: !consumerOptions.ack, ...(consumerOptions.arguments ? { arguments: consumerOptions.arguments } : {}) },
       );
       return {
         deliveries,
@@ -445,6 +540,15 @@ async function withSession<T>(url: string, options: WorkloadOptions, body: (sess
           for (const content of contents) confirming.sendToQueue(queue, Buffer.from(content), { persistent: sendOptions.persistent ?? false });
           await withTimeout(confirming.waitForConfirms(), timeoutMs, `confirms for ${contents.length} messages to ${queue}`);
         },
+        async publish(messages) {
+          for (const message of messages) {
+            confirming.publish(message.exchange, message.routingKey, Buffer.from(message.content), {
+              persistent: true,
+              ...(message.headers ? { headers: message.headers } : {}),
+            });
+          }
+          await withTimeout(confirming.waitForConfirms(), timeoutMs, `confirms for ${messages.length} routed messages`);
+        },
       };
     },
 
@@ -455,6 +559,19 @@ async function withSession<T>(url: string, options: WorkloadOptions, body: (sess
       return messageCount;
     },
 
+    async drain(queue) {
+      const getting = await channel(await sharedConnection());
+      const contents: string[] = [];
+      for (;;) {
+        const message = await getting.get(queue, { noAck: false });
+        if (message === false) break;
+        contents.push(message.content.toString());
+        getting.ack(message);
+      }
+      await getting.close();
+      return contents;
+    },
+
     async waitFor(what, condition, observed) {
       const deadline = Date.now() + timeoutMs;
       while (!condition()) {
@@ -463,7 +580,7 @@ async function withSession<T>(url: string, options: WorkloadOptions, body: (sess
           const detail = observed ? `; observed: ${JSON.stringify(observed())}` : "";
           throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail}`);
         }
-        await delay(20);
+        await sleep(systemClock, 20);
       }
     },
   };
@@ -488,5 +605,3 @@ function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): P
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
-
-const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

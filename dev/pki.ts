@@ -34,7 +34,10 @@ export async function ensurePki(dir: string): Promise<ControlPlanePki> {
   };
   if (existsSync(pki.serviceAccountPub)) return pki;
 
-  await openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", pki.caKey, "-out", pki.caCert, "-days", "3650", "-subj", "/CN=rabbit-operator-test-ca"], dir);
+  await openssl(
+    ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", pki.caKey, "-out", pki.caCert, "-days", "3650", "-subj", "/CN=rabbit-operator-test-ca"],
+    dir,
+  );
   await writeFile(
     join(dir, "apiserver.ext"),
     "subjectAltName=IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\nextendedKeyUsage=serverAuth\n",
@@ -49,5 +52,8 @@ export async function ensurePki(dir: string): Promise<ControlPlanePki> {
 
 async function signed(dir: string, name: string, subject: string, extFile: string) {
   await openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", subject], dir);
-  await openssl(["x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", `${name}.crt`, "-days", "3650", "-extfile", extFile], dir);
+  await openssl(
+    ["x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", `${name}.crt`, "-days", "3650", "-extfile", extFile],
+    dir,
+  );
 }

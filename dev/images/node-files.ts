@@ -40,7 +40,7 @@ export const SELECT_IPTABLES = `select_iptables() {
  *   values it wants instead, in files bind-mounted over them.
  */
 export const ENTRYPOINT = `#!/bin/bash
-# Entrypoint of the rabbit-operator kind node image (test/harness/images/node-files.ts).
+# Entrypoint of the rabbit-operator kind node image (dev/images/node-files.ts).
 set -o errexit -o nounset -o pipefail
 
 say() { echo "node-entrypoint: $*" >&2; }

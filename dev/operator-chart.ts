@@ -44,21 +44,38 @@ export async function installOperatorChart(options: InstallOperatorOptions): Pro
   values.push(...(options.extraValues ?? []));
   await run(
     helm,
-    withConfig(["upgrade", "--install", options.release, CHART_DIR, "--namespace", options.namespace, "--create-namespace", "--wait", "--timeout", "3m", ...values.flatMap((v) => ["--set", v])]),
+    withConfig([
+      "upgrade",
+      "--install",
+      options.release,
+      CHART_DIR,
+      "--namespace",
+      options.namespace,
+      "--create-namespace",
+      "--wait",
+      "--timeout",
+      "3m",
+      ...values.flatMap((v) => ["--set", v]),
+    ]),
     { timeoutMs: 240_000 },
   );
   const kubectlOutput = async (args: string[]) => (await run(kubectl, withConfig(args), { timeoutMs: 60_000 })).stdout;
   return {
     release: options.release,
     namespace: options.namespace,
-    logs: () => kubectlOutput(["-n", options.namespace, "logs", `deployment/${options.release}`, "--tail=200"]).catch((error: unknown) => `(no logs: ${String(error)})`),
+    logs: () =>
+      kubectlOutput(["-n", options.namespace, "logs", `deployment/${options.release}`, "--tail=200"]).catch((error: unknown) => `(no logs: ${String(error)})`),
     async uninstall() {
       await run(helm, withConfig(["uninstall", options.release, "--namespace", options.namespace, "--wait", "--timeout", "2m"]), { timeoutMs: 180_000 });
       await kubectlOutput(["delete", "namespace", options.namespace, "--wait=false"]).catch(() => undefined);
-      await waitFor("the operator's pods to be gone", async () => (await kubectlOutput(["-n", options.namespace, "get", "pods", "-o", "name"]).catch(() => "")).trim() === "", {
-        timeoutMs: 120_000,
-        intervalMs: 1000,
-      });
+      await waitFor(
+        "the operator's pods to be gone",
+        async () => (await kubectlOutput(["-n", options.namespace, "get", "pods", "-o", "name"]).catch(() => "")).trim() === "",
+        {
+          timeoutMs: 120_000,
+          intervalMs: 1000,
+        },
+      );
     },
   };
 }

@@ -37,7 +37,8 @@ export function ensureRabbitmqImage(): Promise<ArchiveImage> {
 async function buildRabbitmqRootfs(rootfs: string) {
   await fromDebianRootfs(RABBITMQ_ROOTFS, rootfs);
   const installed = (await readdir(join(rootfs, "usr/lib/rabbitmq/lib"))).find((dir) => dir.startsWith("rabbitmq_server-"));
-  if (installed !== `rabbitmq_server-${RABBITMQ_VERSION}`) throw new Error(`expected rabbitmq_server-${RABBITMQ_VERSION} in the Debian rootfs, found ${installed}`);
+  if (installed !== `rabbitmq_server-${RABBITMQ_VERSION}`)
+    throw new Error(`expected rabbitmq_server-${RABBITMQ_VERSION} in the Debian rootfs, found ${installed}`);
 
   await renumberUser(rootfs, "rabbitmq", RABBITMQ_UID);
   // The package's postinst may have made a cookie and a database; each node makes its own.

@@ -79,7 +79,7 @@ export async function ensureNodeImage(): Promise<string> {
     const existing = await inspectImage(NODE_IMAGE);
     if (existing?.inputs === inputs) return;
     const started = Date.now();
-    console.error(`harness: building node image ${NODE_IMAGE} (inputs ${inputs})`);
+    console.error(`dev: building node image ${NODE_IMAGE} (inputs ${inputs})`);
     // Under the lock, every node-* build directory is a leftover of an interrupted build.
     for (const entry of await readdir(join(CACHE_DIR, "build"))) {
       if (entry.startsWith("node-") && !entry.endsWith(".lock")) await removeTree(join(CACHE_DIR, "build", entry));
@@ -91,7 +91,7 @@ export async function ensureNodeImage(): Promise<string> {
       await removeTree(work);
     }
     if (existing) await removeReplacedImage(existing.id);
-    console.error(`harness: node image built in ${Math.round((Date.now() - started) / 1000)} s`);
+    console.error(`dev: node image built in ${Math.round((Date.now() - started) / 1000)} s`);
   });
   return NODE_IMAGE;
 }
@@ -128,9 +128,13 @@ async function buildNodeImage(work: string, inputs: string): Promise<void> {
     "ENV container=podman",
     `LABEL ${INPUTS_LABEL}=${inputs}`,
   ].flatMap((change) => ["--change", change]);
-  await run("bash", ["-o", "pipefail", "-c", 'tar -C "$1" --numeric-owner -c . | podman import "${@:3}" - "$2"', "import-node-image", rootfs, NODE_IMAGE, ...changes], {
-    timeoutMs: 1_800_000,
-  });
+  await run(
+    "bash",
+    ["-o", "pipefail", "-c", 'tar -C "$1" --numeric-owner -c . | podman import "${@:3}" - "$2"', "import-node-image", rootfs, NODE_IMAGE, ...changes],
+    {
+      timeoutMs: 1_800_000,
+    },
+  );
 }
 
 /** Enables containerd and kubelet, boots to multi-user, masks what a node container must not run. */

@@ -37,7 +37,7 @@ async function main(): Promise<number> {
       }
       if (existing) await stopControlPlaneByName(name);
       const started = Date.now();
-      const cp = await startControlPlane({ name });
+      const cp = await startControlPlane({ name, outlivesThisProcess: true });
       console.log(`control plane ${name} ready in ${((Date.now() - started) / 1000).toFixed(1)} s\nKUBECONFIG=${cp.kubeconfig}`);
       return 0;
     }

@@ -9,12 +9,14 @@ import { run } from "../exec.js";
 export async function mountsUnder(dir: string): Promise<string[]> {
   const info = await readFile("/proc/self/mountinfo", "utf8");
   const prefix = dir.endsWith("/") ? dir : `${dir}/`;
-  return info
-    .split("\n")
-    .map((line) => line.split(" ")[4] ?? "")
-    // mountinfo escapes spaces and the like as octal; our build paths have none.
-    .filter((target) => target === dir || target.startsWith(prefix))
-    .sort((a, b) => b.length - a.length);
+  return (
+    info
+      .split("\n")
+      .map((line) => line.split(" ")[4] ?? "")
+      // mountinfo escapes spaces and the like as octal; our build paths have none.
+      .filter((target) => target === dir || target.startsWith(prefix))
+      .sort((a, b) => b.length - a.length)
+  );
 }
 
 /**

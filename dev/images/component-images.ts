@@ -28,7 +28,10 @@ export async function kubeadmImages(): Promise<Map<string, string>> {
   const kubeadm = await ensureTool(KUBERNETES, "kubeadm");
   const { stdout } = await run(kubeadm, ["config", "images", "list", `--kubernetes-version=${VERSIONS.kubernetes}`]);
   const refs = new Map<string, string>();
-  for (const ref of stdout.split("\n").map((line) => line.trim()).filter(Boolean)) {
+  for (const ref of stdout
+    .split("\n")
+    .map((line) => line.trim())
+    .filter(Boolean)) {
     const component = ref.slice(ref.lastIndexOf("/") + 1).split(":")[0]!;
     refs.set(component, ref);
   }
@@ -62,10 +65,12 @@ interface ComponentImage {
 
 async function componentImages(): Promise<ComponentImage[]> {
   const refs = await kubeadmImages();
-  const onPath = (binary: string, path: () => Promise<string>): ((rootfs: string) => Promise<ImageConfig>) => async (rootfs) => {
-    await staticRootfs(rootfs, [{ from: await path(), to: `usr/local/bin/${binary}` }]);
-    return { env: [PATH_ENV] };
-  };
+  const onPath =
+    (binary: string, path: () => Promise<string>): ((rootfs: string) => Promise<ImageConfig>) =>
+    async (rootfs) => {
+      await staticRootfs(rootfs, [{ from: await path(), to: `usr/local/bin/${binary}` }]);
+      return { env: [PATH_ENV] };
+    };
   return [
     ...["kube-apiserver", "kube-controller-manager", "kube-scheduler"].map((binary) => ({
       ref: requireRef(refs, binary),

@@ -53,7 +53,10 @@ export function kindConfig(provider: KindProvider, nodeImage: string | undefined
 
 export async function kindClusters(provider: KindProvider): Promise<string[]> {
   const { stdout } = await kind(provider, ["get", "clusters"]);
-  return stdout.split("\n").map((line) => line.trim()).filter((line) => line && !line.startsWith("No kind clusters"));
+  return stdout
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line && !line.startsWith("No kind clusters"));
 }
 
 export async function createKindCluster(provider: KindProvider, name: string, configFile: string, kubeconfig: string): Promise<string> {
@@ -75,11 +78,17 @@ export async function loadImageArchive(provider: KindProvider, name: string, arc
 /** Names of the cluster's node containers, running or not. */
 export async function nodeContainers(provider: KindProvider, name: string): Promise<string[]> {
   const { stdout } = await run(engine(provider), ["ps", "-a", "--filter", `label=${KIND_CLUSTER_LABEL}=${name}`, "--format", "{{.Names}}"]);
-  return stdout.split("\n").map((line) => line.trim()).filter(Boolean);
+  return stdout
+    .split("\n")
+    .map((line) => line.trim())
+    .filter(Boolean);
 }
 
 /** Volumes kind's podman provider made for the cluster's nodes (labelled with the node name). */
 export async function nodeVolumes(name: string): Promise<string[]> {
   const { stdout } = await run("podman", ["volume", "ls", "--quiet", "--filter", `label=${name}-control-plane=true`]);
-  return stdout.split("\n").map((line) => line.trim()).filter(Boolean);
+  return stdout
+    .split("\n")
+    .map((line) => line.trim())
+    .filter(Boolean);
 }

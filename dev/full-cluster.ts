@@ -6,6 +6,7 @@
 import { existsSync } from "node:fs";
 import { mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { V1NodeCondition } from "@kubernetes/client-node";
 import { run, waitFor } from "./exec.js";
 import { KUBERNETES, ensureTool } from "./go-tools.js";
 import { applyEgressFence, assertFenced, fenceStatus, inspectKindNetwork, prepareHost, type FenceStatus } from "./host.js";
@@ -13,7 +14,18 @@ import type { ArchiveImage } from "./images/archive-image.js";
 import { ensureNodeImage } from "./images/node-image.js";
 import { ensureOperatorImage } from "./images/operator-image.js";
 import { ensureRabbitmqImage } from "./images/rabbitmq-image.js";
-import { createKindCluster, deleteKindCluster, engine, kindClusters, kindConfig, kindProvider, loadImageArchive, nodeContainers, nodeVolumes, type KindProvider } from "./kind.js";
+import {
+  createKindCluster,
+  deleteKindCluster,
+  engine,
+  kindClusters,
+  kindConfig,
+  kindProvider,
+  loadImageArchive,
+  nodeContainers,
+  nodeVolumes,
+  type KindProvider,
+} from "./kind.js";
 import { RUN_DIR } from "./paths.js";
 
 export type FullClusterImage = "rabbitmq" | "operator";
@@ -60,7 +72,10 @@ export async function readFullClusterState(name: string): Promise<FullClusterSta
 }
 
 function defaultImages(): FullClusterImage[] {
-  const wanted = (process.env.RABBIT_OPERATOR_FULL_IMAGES ?? "rabbitmq,operator").split(",").map((image) => image.trim()).filter(Boolean);
+  const wanted = (process.env.RABBIT_OPERATOR_FULL_IMAGES ?? "rabbitmq,operator")
+    .split(",")
+    .map((image) => image.trim())
+    .filter(Boolean);
   for (const image of wanted) {
     if (image !== "rabbitmq" && image !== "operator") throw new Error(`RABBIT_OPERATOR_FULL_IMAGES: unknown image ${image} (rabbitmq, operator)`);
   }
@@ -128,8 +143,8 @@ export async function startFullCluster(options: FullClusterOptions = {}): Promis
     await timed("ready", () => waitForFullClusterReady(kubeconfig, options.readyTimeoutMs));
   } catch (error) {
     await writeFile(join(dir, "logs", "start-error.log"), String(error instanceof Error ? error.stack : error)).catch(() => undefined);
-    await stopFullCluster(name, { keepLogs: true }).catch((stopError: unknown) => console.error(`harness: cleaning up ${name} failed too: ${String(stopError)}`));
-    console.error(`harness: starting ${name} failed; logs kept in ${join(dir, "logs")}`);
+    await stopFullCluster(name, { keepLogs: true }).catch((stopError: unknown) => console.error(`dev: cleaning up ${name} failed too: ${String(stopError)}`));
+    console.error(`dev: starting ${name} failed; logs kept in ${join(dir, "logs")}`);
     throw error;
   }
   return handle(images);
@@ -166,11 +181,6 @@ export async function stopFullCluster(name: string, { keepLogs = false } = {}): 
 
 // ---- readiness -----------------------------------------------------------------------------
 
-interface Condition {
-  type: string;
-  status: string;
-}
-
 async function kubectlJson<T>(kubeconfig: string, args: string[]): Promise<T> {
   const kubectl = await ensureTool(KUBERNETES, "kubectl");
   const { stdout } = await run(kubectl, [`--kubeconfig=${kubeconfig}`, ...args, "-o", "json"], { timeoutMs: 30_000 });
@@ -189,12 +199,18 @@ export async function readiness(kubeconfig: string): Promise<Readiness> {
   const attempt = async (check: () => Promise<boolean>) => check().catch(() => false);
   const deploymentAvailable = (namespace: string, name: string) =>
     attempt(async () => {
-      const deployment = await kubectlJson<{ spec: { replicas?: number }; status: { availableReplicas?: number } }>(kubeconfig, ["-n", namespace, "get", "deployment", name]);
+      const deployment = await kubectlJson<{ spec: { replicas?: number }; status: { availableReplicas?: number } }>(kubeconfig, [
+        "-n",
+        namespace,
+        "get",
+        "deployment",
+        name,
+      ]);
       return (deployment.status.availableReplicas ?? 0) >= (deployment.spec.replicas ?? 1);
     });
   const [node, coredns, defaultStorageClass, storageProvisioner] = await Promise.all([
     attempt(async () => {
-      const nodes = await kubectlJson<{ items: { status: { conditions?: Condition[] } }[] }>(kubeconfig, ["get", "nodes"]);
+      const nodes = await kubectlJson<{ items: { status: { conditions?: Pick<V1NodeCondition, "type" | "status">[] } }[] }>(kubeconfig, ["get", "nodes"]);
       return nodes.items.length > 0 && nodes.items.every((n) => n.status.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
     }),
     deploymentAvailable("kube-system", "coredns"),
@@ -228,9 +244,14 @@ export async function waitForFullClusterReady(kubeconfig: string, timeoutMs = 18
       { timeoutMs, intervalMs: 1000 },
     );
   } catch {
-    const missing = Object.entries(last ?? {}).filter(([, ready]) => !ready).map(([piece]) => PIECES[piece as keyof Readiness]);
+    const missing = Object.entries(last ?? {})
+      .filter(([, ready]) => !ready)
+      .map(([piece]) => PIECES[piece as keyof Readiness]);
     const kubectl = await ensureTool(KUBERNETES, "kubectl");
-    const pods = await run(kubectl, [`--kubeconfig=${kubeconfig}`, "get", "pods", "-A", "-o", "wide"], { timeoutMs: 30_000 }).then((r) => r.stdout, (e: unknown) => String(e));
+    const pods = await run(kubectl, [`--kubeconfig=${kubeconfig}`, "get", "pods", "-A", "-o", "wide"], { timeoutMs: 30_000 }).then(
+      (r) => r.stdout,
+      (e: unknown) => String(e),
+    );
     throw new Error(`timed out after ${timeoutMs} ms waiting for ${missing.join(", ") || "the API server"}\npods:\n${pods}`);
   }
 }

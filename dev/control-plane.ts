@@ -4,9 +4,11 @@
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { request } from "node:https";
 import { join } from "node:path";
+import { sleep, systemClock } from "../operator/runtime/clock.js";
 import { ensureDebianPackages } from "./debian.js";
 import { isAlive, startProcess, stopProcessGroup, waitFor, type ManagedProcess } from "./exec.js";
 import { ETCD, KUBERNETES, ensureTool } from "./go-tools.js";
+import { claimRunDir, endLeftovers, ownedByThisRun } from "./leftovers.js";
 import { ensurePki, type ControlPlanePki } from "./pki.js";
 import { freePort } from "./ports.js";
 import { RUN_DIR } from "./paths.js";
@@ -30,7 +32,15 @@ export interface ControlPlaneOptions {
   name?: string;
   /** Garbage collection and namespace deletion; on by default. */
   controllerManager?: boolean;
+  /**
+   * For `npm run cluster:up`: the control plane is meant to outlive this process. Otherwise it is
+   * this run's, and a later run ends it if this one dies without stopping it (leftovers.ts).
+   */
+  outlivesThisProcess?: boolean;
 }
+
+/** SIGTERM to SIGKILL when stopping; none of the three needs longer to shut down cleanly. */
+const STOP_GRACE_MS = 5_000;
 
 export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
   const name = options.name ?? `control-plane-${process.pid}`;
@@ -41,11 +51,17 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     ensureTool(KUBERNETES, "kube-apiserver"),
     ensureTool(KUBERNETES, "kube-controller-manager"),
   ]);
+  const owned = !options.outlivesThisProcess;
+  if (owned) await endLeftovers();
   const pki = await ensurePki(join(dir, "pki"));
+  if (owned) await claimRunDir(dir);
+  const env = owned ? { ...process.env, ...ownedByThisRun() } : process.env;
   const [etcdPort, etcdPeerPort, apiPort] = await Promise.all([freePort(), freePort(), freePort()]);
   const processes: ManagedProcess[] = [];
+  // All at once and briefly: vitest gives a global teardown 10 s by default, and a teardown cut
+  // short leaves the rest running (etcd last, in the order it was).
   const stopAll = async () => {
-    for (const p of [...processes].reverse()) await p.stop();
+    await Promise.all(processes.map((p) => p.stop(STOP_GRACE_MS)));
     if (!process.env.RABBIT_OPERATOR_KEEP_RUN_DIR) await rm(dir, { recursive: true, force: true });
   };
 
@@ -53,17 +69,22 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     const etcdUrl = `http://127.0.0.1:${etcdPort}`;
     const peerUrl = `http://127.0.0.1:${etcdPeerPort}`;
     processes.push(
-      startProcess("etcd", etcdBin, [
-        `--data-dir=${join(dir, "etcd")}`,
-        `--listen-client-urls=${etcdUrl}`,
-        `--advertise-client-urls=${etcdUrl}`,
-        `--listen-peer-urls=${peerUrl}`,
-        `--initial-advertise-peer-urls=${peerUrl}`,
-        `--initial-cluster=default=${peerUrl}`,
-        "--name=default",
-        "--unsafe-no-fsync",
-        "--log-level=warn",
-      ], { logFile: join(dir, "logs", "etcd.log") }),
+      startProcess(
+        "etcd",
+        etcdBin,
+        [
+          `--data-dir=${join(dir, "etcd")}`,
+          `--listen-client-urls=${etcdUrl}`,
+          `--advertise-client-urls=${etcdUrl}`,
+          `--listen-peer-urls=${peerUrl}`,
+          `--initial-advertise-peer-urls=${peerUrl}`,
+          `--initial-cluster=default=${peerUrl}`,
+          "--name=default",
+          "--unsafe-no-fsync",
+          "--log-level=warn",
+        ],
+        { logFile: join(dir, "logs", "etcd.log"), env },
+      ),
     );
     await waitFor("etcd", async () => (await fetch(`${etcdUrl}/health`)).ok, { timeoutMs: 30_000 });
 
@@ -71,22 +92,27 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     const kubeconfig = join(dir, "kubeconfig");
     await writeKubeconfig(kubeconfig, { name, server, caCert: pki.caCert, clientCert: pki.adminCert, clientKey: pki.adminKey });
     const startApiServer = () =>
-      startProcess("kube-apiserver", apiserverBin, apiServerArgs(pki, apiPort, etcdUrl), { logFile: join(dir, "logs", "kube-apiserver.log") });
+      startProcess("kube-apiserver", apiserverBin, apiServerArgs(pki, apiPort, etcdUrl), { logFile: join(dir, "logs", "kube-apiserver.log"), env });
     let apiserver = startApiServer();
     processes.push(apiserver);
     await waitForApiServer(server, pki, apiserver);
 
     if (options.controllerManager !== false) {
       processes.push(
-        startProcess("kube-controller-manager", kcmBin, [
-          `--kubeconfig=${kubeconfig}`,
-          "--controllers=namespace,garbagecollector",
-          "--leader-elect=false",
-          "--secure-port=0",
-          "--use-service-account-credentials=false",
-          `--root-ca-file=${pki.caCert}`,
-          `--service-account-private-key-file=${pki.serviceAccountKey}`,
-        ], { logFile: join(dir, "logs", "kube-controller-manager.log") }),
+        startProcess(
+          "kube-controller-manager",
+          kcmBin,
+          [
+            `--kubeconfig=${kubeconfig}`,
+            "--controllers=namespace,garbagecollector",
+            "--leader-elect=false",
+            "--secure-port=0",
+            "--use-service-account-credentials=false",
+            `--root-ca-file=${pki.caCert}`,
+            `--service-account-private-key-file=${pki.serviceAccountKey}`,
+          ],
+          { logFile: join(dir, "logs", "kube-controller-manager.log"), env },
+        ),
       );
     }
 
@@ -99,7 +125,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       processes,
       async restartApiServer({ downMs = 0 } = {}) {
         await apiserver.stop();
-        if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs));
+        if (downMs > 0) await sleep(systemClock, downMs);
         apiserver = startApiServer();
         processes[processes.findIndex((p) => p.name === "kube-apiserver")] = apiserver;
         await writeState(dir, { profile: "control-plane", name, kubeconfig, server, processes });
@@ -197,7 +223,7 @@ export async function controlPlaneStatus(name: string): Promise<ControlPlaneStat
 export async function stopControlPlaneByName(name: string): Promise<boolean> {
   const state = await readState(name);
   if (!state) return false;
-  for (const p of [...state.processes].reverse()) await stopProcessGroup(p.pid);
+  await Promise.all(state.processes.map((p) => stopProcessGroup(p.pid, STOP_GRACE_MS)));
   await rm(join(RUN_DIR, name), { recursive: true, force: true });
   return true;
 }

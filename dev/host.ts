@@ -157,11 +157,24 @@ interface FenceRule {
 export function fenceRules(network: KindNetwork): FenceRule[] {
   const comment = ["-m", "comment", "--comment", FENCE_COMMENT];
   const rules: FenceRule[] = [];
-  for (const [tool, net] of [["iptables", network.ipv4], ["ip6tables", network.ipv6]] as const) {
+  for (const [tool, net] of [
+    ["iptables", network.ipv4],
+    ["ip6tables", network.ipv6],
+  ] as const) {
     if (!net) continue;
-    rules.push({ tool, chain: "FORWARD", spec: ["-s", net.subnet, "!", "-d", net.subnet, ...comment, "-j", "REJECT"], purpose: `forwarding from ${net.subnet} to anywhere else` });
+    rules.push({
+      tool,
+      chain: "FORWARD",
+      spec: ["-s", net.subnet, "!", "-d", net.subnet, ...comment, "-j", "REJECT"],
+      purpose: `forwarding from ${net.subnet} to anywhere else`,
+    });
     for (const proto of ["udp", "tcp"]) {
-      rules.push({ tool, chain: "INPUT", spec: ["-s", net.subnet, "-p", proto, "--dport", "53", ...comment, "-j", "REJECT"], purpose: `DNS over ${proto} from ${net.subnet} to the host` });
+      rules.push({
+        tool,
+        chain: "INPUT",
+        spec: ["-s", net.subnet, "-p", proto, "--dport", "53", ...comment, "-j", "REJECT"],
+        purpose: `DNS over ${proto} from ${net.subnet} to the host`,
+      });
     }
   }
   return rules;
@@ -188,7 +201,10 @@ export async function fenceStatus(network?: KindNetwork): Promise<FenceStatus> {
   const missing: string[] = [];
   for (const rule of fenceRules(net)) {
     const describe = `${rule.tool} ${rule.chain} ${rule.spec.join(" ")} (${rule.purpose})`;
-    const present = await iptables(rule.tool, ["-C", rule.chain, ...rule.spec]).then(() => true, () => false);
+    const present = await iptables(rule.tool, ["-C", rule.chain, ...rule.spec]).then(
+      () => true,
+      () => false,
+    );
     if (!present) {
       missing.push(`missing: ${describe}`);
       continue;
@@ -196,7 +212,8 @@ export async function fenceStatus(network?: KindNetwork): Promise<FenceStatus> {
     const rules = await chainRules(rule.tool, rule.chain);
     const firstForeign = rules.findIndex((line) => !line.includes(FENCE_COMMENT));
     const lastOurs = rules.findLastIndex((line) => line.includes(FENCE_COMMENT));
-    if (firstForeign >= 0 && firstForeign < lastOurs) missing.push(`not first in ${rule.chain}: ${describe} (another rule comes before it: ${rules[firstForeign]})`);
+    if (firstForeign >= 0 && firstForeign < lastOurs)
+      missing.push(`not first in ${rule.chain}: ${describe} (another rule comes before it: ${rules[firstForeign]})`);
   }
   return { ok: missing.length === 0, missing };
 }
@@ -223,6 +240,8 @@ export async function applyEgressFence(network: KindNetwork): Promise<void> {
 export async function assertFenced(network?: KindNetwork): Promise<void> {
   const status = await fenceStatus(network);
   if (!status.ok) {
-    throw new Error(`refusing to run a cluster: the egress fence is not in place (nothing a cluster does may leave this machine):\n${status.missing.join("\n")}`);
+    throw new Error(
+      `refusing to run a cluster: the egress fence is not in place (nothing a cluster does may leave this machine):\n${status.missing.join("\n")}`,
+    );
   }
 }

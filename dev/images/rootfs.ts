@@ -36,7 +36,7 @@ export async function ensureRootfs(spec: RootfsSpec): Promise<string> {
   await withLock(`${dir}.lock`, async () => {
     if (existsSync(join(dir, STAMP))) return;
     const started = Date.now();
-    console.error(`harness: debootstrap ${DEBIAN_SUITE} minbase for ${spec.name} (once per machine)`);
+    console.error(`dev: debootstrap ${DEBIAN_SUITE} minbase for ${spec.name} (once per machine)`);
     const tmp = `${dir}.tmp`;
     await removeTree(tmp);
     // .debs are kept between specs, so a second rootfs downloads only what the first lacked.
@@ -55,7 +55,7 @@ export async function ensureRootfs(spec: RootfsSpec): Promise<string> {
     await writeFile(join(tmp, STAMP), JSON.stringify({ ...spec, suite: DEBIAN_SUITE, mirror: DEBIAN_MIRROR }) + "\n");
     await removeTree(dir);
     await rename(tmp, dir);
-    console.error(`harness: rootfs ${spec.name} ready in ${Math.round((Date.now() - started) / 1000)} s`);
+    console.error(`dev: rootfs ${spec.name} ready in ${Math.round((Date.now() - started) / 1000)} s`);
   });
   return dir;
 }

@@ -1,6 +1,7 @@
 // A cross-process lock on a directory, so that two test processes never build the same thing at
 // once. A lock left by a dead process is taken over.
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { sleep, systemClock } from "../operator/runtime/clock.js";
 import { isAlive } from "./exec.js";
 
 export async function withLock<T>(path: string, body: () => Promise<T>, timeoutMs = 3_600_000): Promise<T> {
@@ -18,7 +19,7 @@ export async function withLock<T>(path: string, body: () => Promise<T>, timeoutM
         continue;
       }
       if (Date.now() > deadline) throw new Error(`timed out waiting for lock ${path} held by pid ${owner}`);
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await sleep(systemClock, 1000);
     }
   }
   try {

@@ -10,7 +10,7 @@
 import { mkdir, rm, symlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { LocalWorkspace, PulumiCommand, type ConfigMap, type PulumiFn, type Stack } from "@pulumi/pulumi/automation/index.js";
-import { randomToken } from "../../operator/resources/context.js";
+import { randomToken } from "../operator/resources/context.js";
 import { PULUMI, PULUMI_KUBERNETES, ensureTool } from "./go-tools.js";
 import { RUN_DIR } from "./paths.js";
 

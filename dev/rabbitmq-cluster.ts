@@ -10,16 +10,19 @@
 // retries nor competes for the discovery lock); every other node starts once it is up and joins
 // it. A ram node that finds no disc node would form a cluster of its own, as disc; a disc node
 // that joins a node still booting can fail its schema check.
-import { closeSync, openSync, readSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { join } from "node:path";
-import { API_VERSION, RabbitClusterSpec, withDefaults, type NodeType, type RabbitCluster } from "../../operator/api/index.js";
-import { renderDefaultUserConfig, renderEnabledPlugins, renderNodeType, renderOperatorDefaults } from "../../operator/rabbitmq/config.js";
-import { ManagementClient, type ClusterNode, type ManagementClientOptions, type ManagementConnection } from "../../operator/rabbitmq/management.js";
-import { randomToken } from "../../operator/resources/context.js";
+import { API_VERSION, RabbitClusterSpec, withDefaults, type NodeType, type RabbitCluster } from "../operator/api/index.js";
+import { ManagementClient, type ClusterNode, type ManagementClientOptions, type ManagementConnection } from "../operator/rabbitmq/management.js";
+import { randomToken } from "../operator/resources/context.js";
+import { managementUrl } from "../operator/resources/names.js";
+import { renderDefaultUserConfig, renderEnabledPlugins, renderNodeType, renderOperatorDefaults } from "../operator/resources/rabbitmq-config.js";
+import { sleep, systemClock } from "../operator/runtime/clock.js";
 import { ensureDebianPackages } from "./debian.js";
 import { CommandError, isAlive, run, startProcess, type ManagedProcess } from "./exec.js";
+import { claimRunDir, endLeftovers, ownedByThisRun } from "./leftovers.js";
 import { RUN_DIR } from "./paths.js";
 import { freePort } from "./ports.js";
 
@@ -29,8 +32,7 @@ const RABBITMQ_SERVER = join(RABBITMQ_BIN, "rabbitmq-server");
 const RABBITMQCTL = join(RABBITMQ_BIN, "rabbitmqctl");
 const CLI_TOOLS: readonly string[] = ["rabbitmqctl", "rabbitmq-queues", "rabbitmq-upgrade", "rabbitmq-diagnostics", "rabbitmq-streams", "rabbitmq-plugins"];
 
-/** Every process the harness starts carries these, so that a later run can find and end leftovers. */
-export const OWNER_ENV = "RABBIT_OPERATOR_RABBITMQ_OWNER";
+/** Every node process carries its cluster's directory (besides its run owner, see leftovers.ts). */
 export const CLUSTER_DIR_ENV = "RABBIT_OPERATOR_RABBITMQ_DIR";
 
 const DEFAULT_NODE_START_TIMEOUT_MS = 180_000;
@@ -171,6 +173,7 @@ export async function startRabbitCluster(options: RabbitClusterOptions): Promise
   await rm(dir, { recursive: true, force: true });
   const home = join(dir, "home");
   await mkdir(home, { recursive: true });
+  await claimRunDir(dir);
   // The CLI tools and the nodes read the cookie from $HOME; Erlang refuses a cookie others can read.
   const cookieFile = join(home, ".erlang.cookie");
   await writeFile(cookieFile, randomToken(64));
@@ -191,7 +194,7 @@ export async function startRabbitCluster(options: RabbitClusterOptions): Promise
     ERL_EPMD_PORT: String(epmdPort),
     ERL_EPMD_ADDRESS: "127.0.0.1",
     RABBITMQ_CONF_ENV_FILE: envFile,
-    [OWNER_ENV]: String(process.pid),
+    ...ownedByThisRun(),
     [CLUSTER_DIR_ENV]: dir,
   };
   // The CLI picks its own distribution port; the default fixed range (35672-35682) would be
@@ -251,6 +254,8 @@ export async function startRabbitCluster(options: RabbitClusterOptions): Promise
         RABBITMQ_MNESIA_BASE: dataDir,
         RABBITMQ_LOG_BASE: join(nodeDir, "log"),
         RABBITMQ_DIST_PORT: String(distPort),
+        // A VM that dies writes its crash dump here, not into whatever directory ran the tests.
+        ERL_CRASH_DUMP: join(nodeDir, "erl_crash.dump"),
         // Several VMs share two cores: schedulers bound to cores would fight over them.
         RABBITMQ_SCHEDULER_BIND_TYPE: "u",
         // Inter-node traffic stays on loopback like everything else.
@@ -277,7 +282,7 @@ export async function startRabbitCluster(options: RabbitClusterOptions): Promise
   const firstRunning = (): NodeState => nodes.find((n) => n.running) ?? nodes[0]!;
   const connection = (ref?: NodeRef): ManagementConnection => {
     const node = ref === undefined ? firstRunning() : find(ref);
-    return { url: `http://127.0.0.1:${node.managementPort}`, username: admin.username, password: admin.password };
+    return { url: managementUrl("127.0.0.1", node.managementPort), username: admin.username, password: admin.password };
   };
 
   const launch = (node: NodeState) => {
@@ -295,19 +300,27 @@ export async function startRabbitCluster(options: RabbitClusterOptions): Promise
     const deadline = launchedAt + nodeStartTimeoutMs;
     let exitCode: number | null | undefined;
     void managed.exited.then((code) => (exitCode = code));
+    let lastProblem = "no answer yet";
     for (;;) {
       if (exitCode !== undefined) throw startError(node, `its process exited with code ${exitCode}`);
       try {
         // The management API answers the admin only once the node has joined: the users table
-        // comes from the cluster.
+        // comes from the cluster. It answers before the node has booted, though: the AMQP
+        // listeners start last, once the rabbit application runs. A vhost created before then is
+        // not started on this node (3.10's start_on_all_nodes skips booting nodes) and refuses
+        // connections through it ("vhost is down"): ready means the admin is let in and the AMQP
+        // port accepts connections. The port itself, not the port-listener health check: that
+        // reads the cluster's listener table, and CI once saw a booted ram node missing from it
+        // for 3 minutes (its listener served all along).
         await probe.overview();
+        if (!(await acceptsTcp(node.amqpPort))) throw new Error(`the AMQP port ${node.amqpPort} does not accept connections`);
         timings.nodeReadyMs[node.nodeName] = Date.now() - launchedAt;
         return;
-      } catch {
-        // Not up yet.
+      } catch (error) {
+        lastProblem = error instanceof Error ? error.message : String(error);
       }
-      if (Date.now() > deadline) throw startError(node, `no answer from its management API within ${nodeStartTimeoutMs} ms`);
-      await sleep(250);
+      if (Date.now() > deadline) throw startError(node, `not ready within ${nodeStartTimeoutMs} ms; last: ${lastProblem}`);
+      await sleep(systemClock, 250);
     }
   };
 
@@ -339,9 +352,11 @@ export async function startRabbitCluster(options: RabbitClusterOptions): Promise
       }
       if (Date.now() > deadline) {
         const detail = lastError instanceof Error ? lastError.message : String(lastError);
-        throw new Error(`cluster ${options.name} is not one cluster of the expected nodes after ${timeoutMs} ms: ${detail}\nGET /api/nodes: ${JSON.stringify(seen)}`);
+        throw new Error(
+          `cluster ${options.name} is not one cluster of the expected nodes after ${timeoutMs} ms: ${detail}\nGET /api/nodes: ${JSON.stringify(seen)}`,
+        );
       }
-      await sleep(500);
+      await sleep(systemClock, 500);
     }
   };
 
@@ -352,7 +367,10 @@ export async function startRabbitCluster(options: RabbitClusterOptions): Promise
   };
 
   const startError = (node: NodeState, problem: string) =>
-    new RabbitNodeStartError(node.nodeName, node.logFile, problem, { firstErrors: firstErrorLines(node.logFile, node.logOffset, 12), tail: logTail(node.logFile, 30) });
+    new RabbitNodeStartError(node.nodeName, node.logFile, problem, {
+      firstErrors: firstErrorLines(node.logFile, node.logOffset, 12),
+      tail: logTail(node.logFile, 30),
+    });
 
   try {
     await waitForTcp("epmd", epmdPort, 10_000);
@@ -468,22 +486,24 @@ function operatorCluster(name: string, disc: number, ram: number): RabbitCluster
 }
 
 function localNodeConfig(ports: { amqpPort: number; managementPort: number; prometheusPort: number }): string {
-  return [
-    "# Written by the test harness: several nodes share one host, each on its own loopback ports.",
-    `listeners.tcp.default = 127.0.0.1:${ports.amqpPort}`,
-    "management.tcp.ip = 127.0.0.1",
-    `management.tcp.port = ${ports.managementPort}`,
-    "prometheus.tcp.ip = 127.0.0.1",
-    `prometheus.tcp.port = ${ports.prometheusPort}`,
-    // A joining node looks for its seed twice a second (the operator's 1 s costs up to a second
-    // per node here), for up to two minutes.
-    "cluster_formation.discovery_retry_interval = 500",
-    "cluster_formation.discovery_retry_limit = 240",
-    // Disc nodes that restart together wait for each other's tables: check every 5 s, give up
-    // after 5 minutes (RabbitMQ's default is 10 tries of 30 s).
-    "mnesia_table_loading_retry_timeout = 5000",
-    "mnesia_table_loading_retry_limit = 60",
-  ].join("\n") + "\n";
+  return (
+    [
+      "# Written by the test harness: several nodes share one host, each on its own loopback ports.",
+      `listeners.tcp.default = 127.0.0.1:${ports.amqpPort}`,
+      "management.tcp.ip = 127.0.0.1",
+      `management.tcp.port = ${ports.managementPort}`,
+      "prometheus.tcp.ip = 127.0.0.1",
+      `prometheus.tcp.port = ${ports.prometheusPort}`,
+      // A joining node looks for its seed twice a second (the operator's 1 s costs up to a second
+      // per node here), for up to two minutes.
+      "cluster_formation.discovery_retry_interval = 500",
+      "cluster_formation.discovery_retry_limit = 240",
+      // Disc nodes that restart together wait for each other's tables: check every 5 s, give up
+      // after 5 minutes (RabbitMQ's default is 10 tries of 30 s).
+      "mnesia_table_loading_retry_timeout = 5000",
+      "mnesia_table_loading_retry_limit = 60",
+    ].join("\n") + "\n"
+  );
 }
 
 interface NodeConfigFiles {
@@ -549,79 +569,45 @@ function untrack(managed: ManagedProcess) {
   running.delete(managed);
 }
 
-/**
- * Ends processes of earlier runs whose test process died without stopping them (killed runner),
- * recognised by the owner pid in their environment, and removes those runs' directories.
- */
-async function endLeftovers(): Promise<void> {
-  let pids: string[];
-  try {
-    pids = readdirSync("/proc").filter((entry) => /^\d+$/.test(entry));
-  } catch {
-    return;
-  }
-  for (const pid of pids) {
-    let environ: string;
-    try {
-      environ = readFileSync(`/proc/${pid}/environ`, "latin1");
-    } catch {
-      continue;
-    }
-    const owner = new RegExp(`(?:^|\\0)${OWNER_ENV}=(\\d+)(?:\\0|$)`).exec(environ)?.[1];
-    if (owner === undefined || Number(owner) === process.pid || isAlive(Number(owner))) continue;
-    try {
-      process.kill(Number(pid), "SIGKILL");
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  let entries: string[];
-  try {
-    entries = readdirSync(RUN_DIR);
-  } catch {
-    return;
-  }
-  for (const entry of entries) {
-    const owner = /^rabbitmq-.+-(\d+)$/.exec(entry)?.[1];
-    if (owner !== undefined && Number(owner) !== process.pid && !isAlive(Number(owner))) {
-      await rm(join(RUN_DIR, entry), { recursive: true, force: true });
-    }
-  }
-}
-
 async function distinctFreePorts(count: number): Promise<number[]> {
   const ports = new Set<number>();
   while (ports.size < count) ports.add(await freePort());
   return [...ports];
 }
 
-function waitForTcp(what: string, port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const attempt = () => {
-      const socket = connect(port, "127.0.0.1");
-      socket.once("connect", () => {
-        socket.destroy();
-        resolve();
-      });
-      socket.once("error", () => {
-        socket.destroy();
-        if (Date.now() > deadline) reject(new Error(`${what} does not accept connections on 127.0.0.1:${port} after ${timeoutMs} ms`));
-        else setTimeout(attempt, 100);
-      });
-    };
-    attempt();
+/** One connection attempt to a loopback port. */
+function acceptsTcp(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1");
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => {
+      socket.destroy();
+      resolve(false);
+    });
   });
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+async function waitForTcp(what: string, port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await acceptsTcp(port))) {
+    if (Date.now() > deadline) throw new Error(`${what} does not accept connections on 127.0.0.1:${port} after ${timeoutMs} ms`);
+    await sleep(systemClock, 100);
+  }
+}
 
 /** The last lines of a log, read from its end (logs grow to megabytes in long tests). */
 export function logTail(file: string, lines: number): string {
   const size = fileSize(file);
   const text = readRange(file, Math.max(0, size - 64 * 1024), size);
   if (text === undefined) return "(no log)";
-  return text.split("\n").slice(-lines - 1).join("\n").trimEnd();
+  return text
+    .split("\n")
+    .slice(-lines - 1)
+    .join("\n")
+    .trimEnd();
 }
 
 /**

@@ -33,13 +33,18 @@ export async function ensureArchiveImage(recipe: ArchiveImageRecipe): Promise<Ar
   await withLock(join(IMAGES_DIR, `${recipe.name}.lock`), async () => {
     if (existsSync(archive)) return;
     const started = Date.now();
-    console.error(`harness: building image ${recipe.ref} (inputs ${hash})`);
+    console.error(`dev: building image ${recipe.ref} (inputs ${hash})`);
     const rootfs = join(IMAGES_DIR, `${recipe.name}-${hash}.rootfs`);
     await removeTree(rootfs);
     await mkdir(rootfs);
     try {
       const config = await recipe.build(rootfs);
-      await writeDockerArchive({ rootfs, tags: [recipe.ref], config: { ...config, labels: { ...config.labels, "dev.rabbit-operator.inputs": hash } }, out: archive });
+      await writeDockerArchive({
+        rootfs,
+        tags: [recipe.ref],
+        config: { ...config, labels: { ...config.labels, "dev.rabbit-operator.inputs": hash } },
+        out: archive,
+      });
     } finally {
       await removeTree(rootfs);
     }
@@ -47,7 +52,7 @@ export async function ensureArchiveImage(recipe: ArchiveImageRecipe): Promise<Ar
     for (const file of await readdir(IMAGES_DIR)) {
       if (file.startsWith(`${recipe.name}-`) && file.endsWith(".tar") && join(IMAGES_DIR, file) !== archive) await rm(join(IMAGES_DIR, file), { force: true });
     }
-    console.error(`harness: image ${recipe.ref} built in ${Math.round((Date.now() - started) / 1000)} s`);
+    console.error(`dev: image ${recipe.ref} built in ${Math.round((Date.now() - started) / 1000)} s`);
   });
   return { ref: recipe.ref, archive };
 }

@@ -28,4 +28,4 @@ export const VERSIONS = {
   pulumiKubernetesSdk: "v4.22.2",
 } as const;
 
-export const REPO_ROOT = join(import.meta.dirname, "..", "..");
+export const REPO_ROOT = join(import.meta.dirname, "..");

@@ -26,6 +26,6 @@ export async function ensureDebianPackages(packages: string[]): Promise<void> {
     await run("apt-get", ["update", "-q"], { env, timeoutMs: 600_000 });
     updated = true;
   }
-  console.error(`harness: installing Debian packages: ${missing.join(" ")}`);
+  console.error(`dev: installing Debian packages: ${missing.join(" ")}`);
   await run("apt-get", ["install", "-y", "-q", ...missing], { env, timeoutMs: 1_800_000 });
 }

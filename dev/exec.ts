@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
+import { sleep, systemClock } from "../operator/runtime/clock.js";
 
 export interface RunOptions {
   cwd?: string;
@@ -107,7 +108,12 @@ export interface ManagedProcess {
  * output goes straight to the file (no pipe through this process), so the process may outlive
  * the one that started it (`npm run cluster:up`).
  */
-export function startProcess(name: string, command: string, args: string[], options: { logFile: string; env?: NodeJS.ProcessEnv; cwd?: string }): ManagedProcess {
+export function startProcess(
+  name: string,
+  command: string,
+  args: string[],
+  options: { logFile: string; env?: NodeJS.ProcessEnv; cwd?: string },
+): ManagedProcess {
   mkdirSync(dirname(options.logFile), { recursive: true });
   const logFd = openSync(options.logFile, "a");
   const spawnOptions: SpawnOptions = { cwd: options.cwd, env: options.env ?? process.env, stdio: ["ignore", logFd, logFd], detached: true };
@@ -147,9 +153,9 @@ export async function stopProcessGroup(pid: number, graceMs = 10_000): Promise<v
   if (!isAlive(pid)) return;
   signal("SIGTERM");
   const deadline = Date.now() + graceMs;
-  while (isAlive(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+  while (isAlive(pid) && Date.now() < deadline) await sleep(systemClock, 100);
   if (isAlive(pid)) signal("SIGKILL");
-  while (isAlive(pid)) await new Promise((resolve) => setTimeout(resolve, 50));
+  while (isAlive(pid)) await sleep(systemClock, 50);
 }
 
 /** Polls check until it returns true, or throws after timeoutMs with the last error. */
@@ -162,7 +168,7 @@ export async function waitFor(what: string, check: () => Promise<boolean>, { tim
     } catch (error) {
       lastError = error;
     }
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    await sleep(systemClock, intervalMs);
   }
   const detail = lastError instanceof Error ? `: ${lastError.message}` : "";
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail}`);

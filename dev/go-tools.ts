@@ -20,8 +20,7 @@ function goEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...process.env, ...GO_CACHE, GOTOOLCHAIN: "local", CGO_ENABLED: "0", GOFLAGS: "-mod=mod", ...extra };
 }
 
-const go = (args: string[], cwd?: string, env?: Record<string, string>) =>
-  run("go", args, { cwd, env: goEnv(env), timeoutMs: 3_600_000 });
+const go = (args: string[], cwd?: string, env?: Record<string, string>) => run("go", args, { cwd, env: goEnv(env), timeoutMs: 3_600_000 });
 
 /** A tool `go install`ed from its own module. */
 function goInstall(name: string, version: string, pkg: string, ldflags = ""): GoTool {
@@ -57,9 +56,7 @@ export const KUBERNETES: GoTool = {
     const goMod = await readFile((JSON.parse(stdout) as { GoMod: string }).GoMod, "utf8");
     const goVersion = /^go (\S+)$/m.exec(goMod)?.[1];
     if (!goVersion) throw new Error("no go directive in k8s.io/kubernetes's go.mod");
-    const replaces = [...goMod.matchAll(/^\s+(k8s\.io\/[a-z0-9-]+) v0\.0\.0$/gm)].map(
-      (m) => `-replace=${m[1]}=${m[1]}@${VERSIONS.kubernetesStaging}`,
-    );
+    const replaces = [...goMod.matchAll(/^\s+(k8s\.io\/[a-z0-9-]+) v0\.0\.0$/gm)].map((m) => `-replace=${m[1]}=${m[1]}@${VERSIONS.kubernetesStaging}`);
     await go(["mod", "edit", `-go=${goVersion}`, ...replaces], dir);
     await go(["get", `k8s.io/kubernetes@${v}`], dir);
     const minor = v.split(".")[1];
@@ -70,7 +67,10 @@ export const KUBERNETES: GoTool = {
       `-X ${p}.gitTreeState=clean`,
       `-X ${p}.buildDate=2026-01-01T00:00:00Z`,
     ]);
-    await go(["build", "-trimpath", "-ldflags", `-s -w ${stamp.join(" ")}`, "-o", `${outDir}/`, ...this.binaries.map((b) => `k8s.io/kubernetes/cmd/${b}`)], dir);
+    await go(
+      ["build", "-trimpath", "-ldflags", `-s -w ${stamp.join(" ")}`, "-o", `${outDir}/`, ...this.binaries.map((b) => `k8s.io/kubernetes/cmd/${b}`)],
+      dir,
+    );
   },
 };
 
@@ -106,7 +106,10 @@ export const PULUMI: GoTool = {
     await go(["mod", "edit", "-replace=github.com/atotto/clipboard=github.com/tgummerer/clipboard@v0.0.0-20241001131231-d02d263e614e"], dir);
     await go(["get", `github.com/pulumi/pulumi/pkg/v3@${v}`, `github.com/pulumi/pulumi/sdk/v3@${v}`], dir);
     const ldflags = `-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=${v}`;
-    await go(["build", "-trimpath", "-tags", "osusergo,grpcnotrace", "-ldflags", ldflags, "-o", join(outDir, "pulumi"), "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"], dir);
+    await go(
+      ["build", "-trimpath", "-tags", "osusergo,grpcnotrace", "-ldflags", ldflags, "-o", join(outDir, "pulumi"), "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"],
+      dir,
+    );
   },
 };
 
@@ -127,7 +130,15 @@ export const PULUMI_KUBERNETES: GoTool = {
     await rm(dir, { recursive: true, force: true });
     await run("cp", ["-r", source, dir]);
     await run("chmod", ["-R", "u+w", dir]);
-    await go(["mod", "edit", "-dropreplace=github.com/pulumi/pulumi-kubernetes/sdk/v4", `-require=github.com/pulumi/pulumi-kubernetes/sdk/v4@${VERSIONS.pulumiKubernetesSdk}`], dir);
+    await go(
+      [
+        "mod",
+        "edit",
+        "-dropreplace=github.com/pulumi/pulumi-kubernetes/sdk/v4",
+        `-require=github.com/pulumi/pulumi-kubernetes/sdk/v4@${VERSIONS.pulumiKubernetesSdk}`,
+      ],
+      dir,
+    );
     await go(["generate", "./cmd/pulumi-resource-kubernetes/main.go"], dir, { VERSION: VERSIONS.pulumiKubernetes });
     const ldflags = `-s -w -X ${modulePath}/pkg/version.Version=${VERSIONS.pulumiKubernetes}`;
     await go(["build", "-trimpath", "-ldflags", ldflags, "-o", join(outDir, "pulumi-resource-kubernetes"), "./cmd/pulumi-resource-kubernetes"], dir);
@@ -147,7 +158,7 @@ export async function ensureTool(tool: GoTool, binary: string = tool.binaries[0]
   await withLock(`${dir}.lock`, async () => {
     if (existsSync(path)) return;
     const started = Date.now();
-    console.error(`harness: building ${tool.name} ${tool.version} from Go modules (once per machine)`);
+    console.error(`dev: building ${tool.name} ${tool.version} from Go modules (once per machine)`);
     const tmp = `${dir}.tmp`;
     await rm(tmp, { recursive: true, force: true });
     await mkdir(tmp, { recursive: true });
@@ -158,7 +169,7 @@ export async function ensureTool(tool: GoTool, binary: string = tool.binaries[0]
     await writeFile(join(tmp, ".built"), new Date().toISOString());
     await rm(dir, { recursive: true, force: true });
     await rename(tmp, dir);
-    console.error(`harness: built ${tool.name} in ${Math.round((Date.now() - started) / 1000)} s`);
+    console.error(`dev: built ${tool.name} in ${Math.round((Date.now() - started) / 1000)} s`);
   });
   return path;
 }
