@@ -7,10 +7,13 @@ import { withLock } from "../lock.js";
 import { CACHE_DIR } from "../paths.js";
 import { writeDockerArchive, type ImageConfig } from "./docker-archive.js";
 import { inputsHash, removeTree } from "./fs.js";
+import { INPUTS_LABEL } from "./podman-images.js";
 
 export interface ArchiveImage {
   ref: string;
   archive: string;
+  /** The hash of its inputs, also in its label dev.rabbit-operator.inputs. */
+  inputs: string;
 }
 
 export interface ArchiveImageRecipe {
@@ -23,12 +26,12 @@ export interface ArchiveImageRecipe {
   build(rootfs: string): Promise<ImageConfig>;
 }
 
-const IMAGES_DIR = join(CACHE_DIR, "images");
+export const IMAGES_DIR = join(CACHE_DIR, "images");
 
 export async function ensureArchiveImage(recipe: ArchiveImageRecipe): Promise<ArchiveImage> {
   const hash = inputsHash({ ref: recipe.ref, inputs: recipe.inputs });
   const archive = join(IMAGES_DIR, `${recipe.name}-${hash}.tar`);
-  if (existsSync(archive)) return { ref: recipe.ref, archive };
+  if (existsSync(archive)) return { ref: recipe.ref, archive, inputs: hash };
   await mkdir(IMAGES_DIR, { recursive: true });
   await withLock(join(IMAGES_DIR, `${recipe.name}.lock`), async () => {
     if (existsSync(archive)) return;
@@ -42,7 +45,7 @@ export async function ensureArchiveImage(recipe: ArchiveImageRecipe): Promise<Ar
       await writeDockerArchive({
         rootfs,
         tags: [recipe.ref],
-        config: { ...config, labels: { ...config.labels, "dev.rabbit-operator.inputs": hash } },
+        config: { ...config, labels: { ...config.labels, [INPUTS_LABEL]: hash } },
         out: archive,
       });
     } finally {
@@ -54,5 +57,5 @@ export async function ensureArchiveImage(recipe: ArchiveImageRecipe): Promise<Ar
     }
     console.error(`dev: image ${recipe.ref} built in ${Math.round((Date.now() - started) / 1000)} s`);
   });
-  return { ref: recipe.ref, archive };
+  return { ref: recipe.ref, archive, inputs: hash };
 }
