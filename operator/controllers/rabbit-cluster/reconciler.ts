@@ -20,10 +20,12 @@ import type { Logger } from "../../runtime/logger.js";
 import { customResource } from "../../runtime/resource-types.js";
 import type { StatusWriter } from "../../runtime/status.js";
 import type { KubeConfig } from "@kubernetes/client-node";
-import type { ClusterManagement, QueueKey } from "./management-port.js";
+import type { ClusterManagement } from "./management-port.js";
 import type { NodeOperations } from "./node-operations-port.js";
 import { NODE_TYPES, containerFailure, parseOrdinal, type ClusterObservation, type NodeRemoval, type PodObservation } from "./observation.js";
-import { mayGrowQuorumQueues, nextStep, pendingRemoval, replicasToApply, streamReplicaMoves, type Step } from "./plan.js";
+import { mayGrowQuorumQueues, nextStep, pendingRemoval, replicasToApply } from "./plan.js";
+import { performStep, type ClusterWrites } from "./step-port.js";
+import { ClusterStepExecutor, blocked } from "./steps.js";
 import { policyChanges } from "./policies.js";
 import { allReplicasReady, clusterAvailable, ready, statusDetails, type ConditionValue } from "./status.js";
 
@@ -54,12 +56,6 @@ export interface RabbitClusterReconcilerOptions {
   now?: () => number;
   /** How often a Ready cluster is looked at again for membership drift. */
   resyncMs?: number;
-}
-
-/** What a step leaves behind: a condition that blocks, when to look again. */
-interface StepOutcome {
-  blocked?: ConditionValue;
-  requeueAfterMs?: number;
 }
 
 const RESOURCE = customResource(RABBIT_CLUSTER);
@@ -127,15 +123,14 @@ export class RabbitClusterReconciler implements Reconciler {
     let reconcileSuccess: ConditionValue = { type: "ReconcileSuccess", status: "True", reason: "Success", message: "every object is as declared" };
     let requeueAfterMs: number | undefined;
     const step = nextStep(cluster, observation, clusterDomain);
-    // The cluster with what the step records in its status (the node removal in progress).
-    const recorded = { cluster };
+    const steps = this.steps(cluster, context, observation, signal);
     try {
-      const outcome = await this.perform(step, recorded, context, observation, signal);
+      const outcome = await performStep(steps, step);
       if (outcome.blocked) reconcileSuccess = outcome.blocked;
       requeueAfterMs = outcome.requeueAfterMs;
-      cluster = recorded.cluster;
+      cluster = steps.cluster;
     } catch (error) {
-      cluster = recorded.cluster;
+      cluster = steps.cluster;
       if (signal.aborted) throw error;
       const message = error instanceof Error ? error.message : String(error);
       // A removal interrupted here is recorded: the next reconcile finishes or reverts it.
@@ -271,7 +266,7 @@ export class RabbitClusterReconciler implements Reconciler {
     const pods: PodObservation[] = [];
     for (const { pod, type, ordinal } of this.ownPods(cluster)) {
       const terminating = Boolean(pod.metadata?.deletionTimestamp);
-      const readyCondition = pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+      const readyCondition = isPodReady(pod);
       const container = pod.status?.containerStatuses?.find((c) => c.name === RABBITMQ_CONTAINER);
       // Only for a pod that fails: its previous life's log says why, in RabbitMQ's words.
       const failing = containerFailure(container) !== undefined && (container?.restartCount ?? 0) > 0;
@@ -320,136 +315,6 @@ export class RabbitClusterReconciler implements Reconciler {
   }
 
   /**
-   * Performs one step; returns a blocking condition, when to look again, and the removal record.
-   * Every write is preceded by a leadership check: a reconcile that outlived its Lease stops there.
-   */
-  private async perform(
-    step: Step,
-    recorded: { cluster: RabbitCluster },
-    context: BuildContext,
-    observation: ClusterObservation,
-    signal: AbortSignal,
-  ): Promise<StepOutcome> {
-    const { cluster } = recorded;
-    const namespace = cluster.metadata.namespace!;
-    const operations = this.nodeOperations(namespace);
-    const log = this.options.logger.child({ rabbitcluster: `${namespace}/${cluster.metadata.name}` });
-    switch (step.kind) {
-      case "none":
-        return {};
-      case "wait":
-        return { requeueAfterMs: SETTLING_REQUEUE_MS };
-      case "removeNode": {
-        const refusal = await this.removalRefusal(step, cluster, context, operations, signal);
-        if (refusal) {
-          if (!step.resumed) return refusal;
-          // Interrupted earlier, and now it may not leave: it stays, so out of maintenance with it.
-          throwIfStopped(signal);
-          await operations.revive(step.pod, signal);
-          recorded.cluster = await this.recordRemoval(cluster, undefined);
-          await this.event(
-            cluster,
-            "Normal",
-            "NodeRevived",
-            `${step.node} stays in the cluster (its removal cannot go on now) and was taken out of maintenance`,
-          );
-          return refusal;
-        }
-        const removal = observation.removal;
-        if (!step.resumed || !removal) {
-          throwIfStopped(signal);
-          // Recorded before the drain: whatever interrupts what follows, the next reconcile knows.
-          const started = { node: step.node, pod: step.pod, type: step.type, ordinal: step.ordinal, startedAt: new Date(this.now()).toISOString() };
-          recorded.cluster = await this.recordRemoval(cluster, started);
-          log.info("removing node", { node: step.node });
-          await this.event(cluster, "Normal", "RemovingNode", `draining ${step.node} before it leaves the cluster`);
-        } else {
-          log.info("resuming an interrupted node removal", { node: step.node, startedAt: removal.startedAt });
-          await this.event(
-            cluster,
-            "Normal",
-            "ResumingNodeRemoval",
-            `resuming the removal of ${step.node}, interrupted after it started at ${removal.startedAt}`,
-          );
-        }
-        throwIfStopped(signal);
-        await operations.drain(step.pod, 300, signal);
-        const other =
-          observation.pods.find((p) => p.ready && p.name !== step.pod && p.type === "disc") ?? observation.pods.find((p) => p.ready && p.name !== step.pod);
-        throwIfStopped(signal);
-        if (other) await operations.shrinkQuorumQueues(other.name, step.node, signal);
-        // Stream commands from the first disc node: it is in the stream coordinator (see topology/connection.ts).
-        const coordinatorPod = observation.pods.find((p) => p.ready && p.name !== step.pod && p.type === "disc" && p.ordinal === 0) ?? other;
-        if (coordinatorPod) await this.moveStreamReplicas(cluster, context, observation, step.node, coordinatorPod.name, operations, signal);
-        // The point of no return: the spec may have changed while the node was draining.
-        const latest = this.latest(cluster);
-        if (latest.spec.nodes[step.type] > step.ordinal) return { requeueAfterMs: 1_000 };
-        const statefulSet = buildChildren(cluster, context).find(
-          (c) => c.kind === "StatefulSet" && c.metadata?.name === clusterNames(cluster).statefulSet(step.type),
-        ) as V1StatefulSet;
-        throwIfStopped(signal);
-        await this.options.writer.apply(
-          { ...statefulSet, spec: { ...statefulSet.spec!, replicas: step.ordinal } } as KubeObject,
-          this.cached(statefulSet as KubeObject),
-        );
-        return { requeueAfterMs: SETTLING_REQUEUE_MS };
-      }
-      case "reviveNode":
-        log.info("reviving a node whose removal is no longer wanted", { node: step.node });
-        throwIfStopped(signal);
-        await operations.revive(step.pod, signal);
-        recorded.cluster = await this.recordRemoval(cluster, undefined);
-        await this.event(
-          cluster,
-          "Normal",
-          "NodeRevived",
-          `${step.node} is wanted again (spec.nodes changed while it was being removed) and was taken out of maintenance`,
-        );
-        return { requeueAfterMs: SETTLING_REQUEUE_MS };
-      case "growQuorumQueues": {
-        log.info("adding quorum queue members", { node: step.node, vhost: step.vhost, queues: step.queues.length });
-        throwIfStopped(signal);
-        await operations.growQuorumQueues(step.fromPod, step.node, { vhost: step.vhost, names: step.queues }, signal);
-        const listed = step.queues.length > 5 ? `${step.queues.slice(0, 5).join(", ")} and ${step.queues.length - 5} more` : step.queues.join(", ");
-        await this.event(
-          cluster,
-          "Normal",
-          "QuorumQueuesGrown",
-          `added a member on ${step.node} to ${step.queues.length} quorum queue(s) of vhost ${step.vhost} short of replicas: ${listed}`,
-        );
-        return { requeueAfterMs: 1_000 };
-      }
-      case "forgetNode":
-        log.info("forgetting node", { node: step.node, from: step.fromPod });
-        throwIfStopped(signal);
-        await operations.forget(step.fromPod, step.node, signal);
-        await this.event(cluster, "Normal", "NodeForgotten", `${step.node} left the cluster`);
-        return { requeueAfterMs: 1_000 };
-      case "deleteVolumeClaim":
-        log.info("deleting volume of removed node", { claim: step.name });
-        throwIfStopped(signal);
-        await this.options.writer.delete({ apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: step.name, namespace } });
-        return { requeueAfterMs: 1_000 };
-      case "restartPod": {
-        // A failing node runs no quorum member to lose (and cannot be asked): no check for it.
-        const failing = observation.pods.some((p) => p.name === step.pod && p.failure && !p.ready);
-        const critical = failing ? { critical: false, detail: "" } : await operations.quorumCritical(step.pod, signal);
-        if (critical.critical) {
-          return {
-            blocked: blocked("RollingRestartWaiting", `${step.pod} waits to restart: quorum queues would lose their majority without it: ${critical.detail}`),
-            requeueAfterMs: 15_000,
-          };
-        }
-        log.info("restarting pod for a new template", { pod: step.pod });
-        throwIfStopped(signal);
-        await this.event(cluster, "Normal", "RollingRestart", `restarting ${step.pod} to apply a configuration or image change`);
-        await this.options.writer.delete({ apiVersion: "v1", kind: "Pod", metadata: { name: step.pod, namespace } });
-        return { requeueAfterMs: SETTLING_REQUEUE_MS };
-      }
-    }
-  }
-
-  /**
    * The plugins the spec enables that its image lacks, as a message; undefined when it has them
    * all, or when no ready pod runs that image yet to ask (a new image: the roll's own check then
    * stops at the first pod that fails). Each image is asked once.
@@ -473,68 +338,38 @@ export class RabbitClusterReconciler implements Reconciler {
     return `image ${image} has no plugin ${missing.join(", ")}: the configuration is not rolled out (a node would not start). Its plugins: ${[...available].sort().join(", ")}`;
   }
 
-  /** Gives each stream with a replica on the leaving node one on a disc node that stays, then removes the leaving one's. */
-  private async moveStreamReplicas(
-    cluster: RabbitCluster,
-    context: BuildContext,
-    observation: ClusterObservation,
-    leaving: string,
-    fromPod: string,
-    operations: NodeOperations,
-    signal: AbortSignal,
-  ): Promise<void> {
-    const streams = [];
-    for (const vhost of await this.management(cluster, context).vhostsWithStreams()) streams.push(...(await operations.streams(fromPod, vhost, signal)));
-    const moves = streamReplicaMoves(cluster, observation, leaving, streams, this.options.clusterDomain);
-    for (const move of moves) {
-      const stream = { vhost: move.vhost, name: move.name };
-      throwIfStopped(signal);
-      if (move.add) await operations.addStreamReplica(fromPod, stream, move.add, signal);
-      throwIfStopped(signal);
-      await operations.deleteStreamReplica(fromPod, stream, move.remove, signal);
-    }
-    if (moves.length === 0) return;
-    const listed = moves.slice(0, 5).map((move) => `${move.vhost === "/" ? "" : `${move.vhost}/`}${move.name}${move.add ? ` (to ${move.add})` : ""}`);
-    const more = moves.length > 5 ? ` and ${moves.length - 5} more` : "";
-    await this.event(
+  /** The steps, carried out for this cluster with what this reconcile observed. */
+  private steps(cluster: RabbitCluster, context: BuildContext, observation: ClusterObservation, signal: AbortSignal): ClusterStepExecutor {
+    const namespace = cluster.metadata.namespace!;
+    let current = cluster;
+    const writes: ClusterWrites = {
+      recordRemoval: async (removal) => (current = await this.recordRemoval(current, removal)),
+      desiredNodes: (type) => (this.options.caches.clusters.get(cluster.metadata.name!, namespace) ?? cluster).spec.nodes[type],
+      setReplicas: async (type, replicas) => {
+        const statefulSet = buildChildren(cluster, context).find(
+          (c) => c.kind === "StatefulSet" && c.metadata?.name === clusterNames(cluster).statefulSet(type),
+        ) as V1StatefulSet;
+        await this.options.writer.apply({ ...statefulSet, spec: { ...statefulSet.spec!, replicas } } as KubeObject, this.cached(statefulSet as KubeObject));
+      },
+      deletePod: async (name) => {
+        await this.options.writer.delete({ apiVersion: "v1", kind: "Pod", metadata: { name, namespace } });
+      },
+      deleteVolumeClaim: async (name) => {
+        await this.options.writer.delete({ apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name, namespace } });
+      },
+    };
+    return new ClusterStepExecutor({
       cluster,
-      "Normal",
-      "StreamReplicasMoved",
-      `removed the replicas of ${moves.length} stream(s) from ${leaving}, which leaves the cluster: ${listed.join(", ")}${more}`,
-    );
-  }
-
-  /** Why this node may not leave now (a blocking condition), or undefined when it may. */
-  private async removalRefusal(
-    step: Extract<Step, { kind: "removeNode" }>,
-    cluster: RabbitCluster,
-    context: BuildContext,
-    operations: NodeOperations,
-    signal: AbortSignal,
-  ): Promise<StepOutcome | undefined> {
-    const critical = await operations.quorumCritical(step.pod, signal);
-    if (critical.critical) {
-      return {
-        blocked: blocked("ScaleDownBlocked", `${step.node} cannot leave yet: quorum queues would lose their majority without it: ${critical.detail}`),
-        requeueAfterMs: 30_000,
-      };
-    }
-    const holding = await this.classicQueuesHoldingMessages(
-      operations,
-      step.pod,
-      await this.management(cluster, context).durableClassicQueuesOn(step.node),
+      observation,
+      clusterDomain: this.options.clusterDomain,
       signal,
-    );
-    if (holding.length > 0) {
-      return {
-        blocked: blocked(
-          "ScaleDownBlocked",
-          `${step.node} cannot leave: durable classic queues on it hold messages that would be lost: ${holding.slice(0, 10).join(", ")}. Consume or move them first.`,
-        ),
-        requeueAfterMs: 15_000,
-      };
-    }
-    return undefined;
+      operations: this.nodeOperations(namespace),
+      management: this.management(cluster, context),
+      writes,
+      event: (type, reason, message) => this.event(cluster, type, reason, message),
+      log: this.options.logger.child({ rabbitcluster: `${namespace}/${cluster.metadata.name}` }),
+      now: () => this.now(),
+    });
   }
 
   private nodeOperations(namespace: string): NodeOperations {
@@ -549,29 +384,8 @@ export class RabbitClusterReconciler implements Reconciler {
     return { ...cluster, status };
   }
 
-  /** The cluster as the cache has it now, with what this reconcile recorded. */
-  private latest(cluster: RabbitCluster): RabbitCluster {
-    const cached = this.options.caches.clusters.get(cluster.metadata.name!, cluster.metadata.namespace);
-    return cached ? { ...cached, status: cluster.status } : cluster;
-  }
-
   private now(): number {
     return this.options.now?.() ?? Date.now();
-  }
-
-  /** Of these queues on the pod's node, the ones that hold messages, as "vhost/name (N messages)". */
-  private async classicQueuesHoldingMessages(operations: NodeOperations, pod: string, queues: QueueKey[], signal: AbortSignal): Promise<string[]> {
-    const holding: string[] = [];
-    for (const vhost of new Set(queues.map((q) => q.vhost))) {
-      const counts = await operations.localQueueMessages(pod, vhost, signal);
-      for (const queue of queues.filter((q) => q.vhost === vhost)) {
-        // Listed as living there but not answering from there: its messages may be on disk.
-        const messages = counts.get(queue.name) ?? Number.POSITIVE_INFINITY;
-        if (messages > 0)
-          holding.push(`${vhost === "/" ? "" : `${vhost}/`}${queue.name} (${Number.isFinite(messages) ? messages : "unknown number of"} messages)`);
-      }
-    }
-    return holding;
   }
 
   private async syncPolicies(cluster: RabbitCluster, context: BuildContext): Promise<RabbitClusterStatus["policies"]> {
@@ -640,6 +454,6 @@ export class RabbitClusterReconciler implements Reconciler {
   }
 }
 
-function blocked(reason: string, message: string): ConditionValue {
-  return { type: "ReconcileSuccess", status: "False", reason, message };
+function isPodReady(pod: V1Pod | undefined): boolean {
+  return pod?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
 }
