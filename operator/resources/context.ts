@@ -14,6 +14,8 @@ export interface BuildContext {
   erlangCookie: string;
   /** The default user already stored for this cluster, if any: it must never change. */
   defaultUser: DefaultUserCredentials;
+  /** The cluster is being formed for the first time (no data anywhere yet): see renderPeers. */
+  seeding?: boolean;
 }
 
 const URL_SAFE = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";

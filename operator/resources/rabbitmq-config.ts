@@ -48,17 +48,35 @@ export function renderOperatorDefaults(cluster: RabbitCluster): string {
   return lines.join("\n") + "\n";
 }
 
+/** The ConfigMap key of conf.d/11-peers.conf. */
+export const PEERS_KEY = "peers.conf";
+
+const SEEDING_MARKER = "# Seeding: the first disc node starts the cluster alone; the others join it.";
+
 /**
  * conf.d/11-peers.conf: the disc nodes a fresh node joins. Ram nodes are left out so that a
  * joining node always seeds from a node that keeps the schema on disk. This file changes on
  * scaling; running nodes do not read it again, so it is not part of the restart hash.
+ *
+ * While a new cluster is first formed (`seeding`), it names the first disc node only. That node
+ * then finds no peer and starts the cluster at once, where with the full list it would try the
+ * others (held back until it runs) for a minute before starting alone. Once it runs, the full
+ * list comes back: a first disc node that later boots without its data must join the others,
+ * not start a second cluster.
  */
-export function renderPeers(cluster: RabbitCluster, clusterDomain: string): string {
+export function renderPeers(cluster: RabbitCluster, clusterDomain: string, seeding = false): string {
   const lines = ["# Written by rabbit-operator: the disc nodes, seeds for nodes that join."];
-  for (let ordinal = 0; ordinal < cluster.spec.nodes.disc; ordinal++) {
+  if (seeding) lines.push(SEEDING_MARKER);
+  const seeds = seeding ? 1 : cluster.spec.nodes.disc;
+  for (let ordinal = 0; ordinal < seeds; ordinal++) {
     lines.push(`cluster_formation.classic_config.nodes.${ordinal + 1} = ${nodeName(cluster, "disc", ordinal, clusterDomain)}`);
   }
   return lines.join("\n") + "\n";
+}
+
+/** Whether a peers.conf is the one renderPeers writes while the cluster is first formed. */
+export function isSeedingPeers(peers: string | undefined): boolean {
+  return peers?.split("\n").includes(SEEDING_MARKER) ?? false;
 }
 
 /** conf.d/20-node-type.conf, different for each StatefulSet. */
@@ -93,7 +111,7 @@ export function confDFiles(cluster: RabbitCluster, type: NodeType): ConfDFile[] 
   const names = clusterNames(cluster);
   return [
     { path: "10-operator-defaults.conf", configMapKey: "operator-defaults.conf" },
-    { path: "11-peers.conf", configMapKey: "peers.conf" },
+    { path: "11-peers.conf", configMapKey: PEERS_KEY },
     { path: "12-default-user.conf", secret: names.defaultUser, secretKey: "default_user.conf" },
     { path: "20-node-type.conf", configMapKey: `node-type-${type}.conf` },
     { path: "90-additional.conf", configMapKey: "additional.conf" },

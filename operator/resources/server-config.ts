@@ -3,7 +3,7 @@
 import { createHash } from "node:crypto";
 import type { V1ConfigMap } from "@kubernetes/client-node";
 import type { RabbitCluster } from "../api/index.js";
-import { renderAdditionalConfig, renderEnabledPlugins, renderNodeType, renderOperatorDefaults, renderPeers } from "./rabbitmq-config.js";
+import { PEERS_KEY, renderAdditionalConfig, renderEnabledPlugins, renderNodeType, renderOperatorDefaults, renderPeers } from "./rabbitmq-config.js";
 import type { BuildContext } from "./context.js";
 import { childMetadata, clusterNames } from "./names.js";
 
@@ -28,7 +28,7 @@ export function buildServerConfigMap(cluster: RabbitCluster, ctx: BuildContext):
     data: {
       ...restartRelevantData(cluster),
       // Seeds for joining nodes only: scaling changes it, running nodes ignore it.
-      "peers.conf": renderPeers(cluster, ctx.clusterDomain),
+      [PEERS_KEY]: renderPeers(cluster, ctx.clusterDomain, ctx.seeding),
     },
   };
 }

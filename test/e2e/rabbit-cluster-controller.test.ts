@@ -148,7 +148,7 @@ afterAll(async () => {
 describe("a RabbitCluster of 3 disc and 2 ram nodes, run by the operator installed with the chart", () => {
   let cluster: StoredCluster;
 
-  it("becomes Ready, one RabbitMQ cluster whose members have the declared node types", async () => {
+  it("becomes Ready, one RabbitMQ cluster whose members have the declared node types, its first disc node starting it without waiting for peers", async () => {
     const resource = {
       apiVersion: API_VERSION,
       kind: "RabbitCluster",
@@ -191,6 +191,20 @@ describe("a RabbitCluster of 3 disc and 2 ram nodes, run by the operator install
     }[];
     expect(policies).toEqual([expect.objectContaining({ name: "limit-backlog", pattern: "^backlog\\." })]);
     expect(await clusterEvents("ClusterReady")).not.toHaveLength(0);
+
+    // The first formation: disc-0 was given itself as its only seed and started the cluster at
+    // once (with the other disc nodes as seeds it tried them, held back until it ran, for a
+    // minute); the others joined it. Once it ran, every disc node is a seed again, so that a
+    // disc-0 that ever boots without its data joins the cluster instead of starting another.
+    const firstLog = await kubectl(["-n", namespace, "logs", `${name}-disc-0`, "-c", "rabbitmq"]);
+    expect(firstLog).toContain("Discovered no peer nodes to cluster with");
+    expect(firstLog).not.toContain("Trying to join discovered peers failed");
+    for (const pod of [`${name}-disc-1`, `${name}-ram-0`]) {
+      expect(await kubectl(["-n", namespace, "logs", pod, "-c", "rabbitmq"]), pod).toContain(`Node '${disc[0]}' selected for auto-clustering`);
+    }
+    const serverConfig = await kubectlJson<{ data: Record<string, string> }>(["-n", namespace, "get", "configmap", `${name}-server-conf`]);
+    const seeds = serverConfig.data["peers.conf"]!.split("\n").filter((line) => line.startsWith("cluster_formation.classic_config.nodes."));
+    expect(seeds.map((line) => line.split(" = ")[1])).toEqual(disc);
   }, 900_000);
 
   it("rolls a configuration change through the pods one at a time", async () => {

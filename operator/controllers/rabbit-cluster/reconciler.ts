@@ -1,13 +1,13 @@
 // The RabbitCluster reconciler: observe (caches, management API), build the desired children
 // (pure builders), apply what differs, take at most one membership step (plan.ts), write status
 // when it changed. Level-triggered: every reconcile starts from what it observes.
-import type { V1PersistentVolumeClaim, V1Pod, V1Secret, V1StatefulSet } from "@kubernetes/client-node";
+import type { V1ConfigMap, V1PersistentVolumeClaim, V1Pod, V1Secret, V1StatefulSet } from "@kubernetes/client-node";
 import { RABBIT_CLUSTER, type Condition, type NodeType, type RabbitCluster, type RabbitClusterStatus } from "../../api/index.js";
 import { ClusterOperations, RABBITMQ_CONTAINER, podExecRunner } from "../../rabbitmq/cluster-operations.js";
 import { ManagementApiError } from "../../rabbitmq/management.js";
 import { buildChildren, clusterNames, newDefaultUser, newErlangCookie, validateCluster, type BuildContext } from "../../resources/index.js";
 import { NODE_TYPE_LABEL } from "../../resources/names.js";
-import { enabledPlugins } from "../../resources/rabbitmq-config.js";
+import { PEERS_KEY, enabledPlugins } from "../../resources/rabbitmq-config.js";
 import { ERLANG_COOKIE_KEY, secretValue } from "../../resources/secrets.js";
 import { describeError, isInvalid } from "../../runtime/errors.js";
 import { throwIfStopped, type ReconcileRequest, type ReconcileResult, type Reconciler } from "../../runtime/controller.js";
@@ -26,6 +26,7 @@ import { NODE_TYPES, containerFailure, parseOrdinal, type ClusterObservation, ty
 import { mayGrowQuorumQueues, nextStep, pendingRemoval, replicasToApply } from "./plan.js";
 import { performStep, type ClusterWrites } from "./step-port.js";
 import { ClusterStepExecutor, blocked } from "./steps.js";
+import { isFirstFormation } from "./formation.js";
 import { policyChanges } from "./policies.js";
 import { allReplicasReady, clusterAvailable, ready, statusDetails, type ConditionValue } from "./status.js";
 
@@ -189,8 +190,8 @@ export class RabbitClusterReconciler implements Reconciler {
     const username = secretValue(userSecret, "username");
     const password = secretValue(userSecret, "password");
     const missing = [...(cookie ? [] : [`${namespace}/${names.erlangCookie}`]), ...(username && password ? [] : [`${namespace}/${names.defaultUser}`])];
-    const data = missing.length > 0 ? this.dataOf(cluster) : [];
-    if (data.length > 0) {
+    const data = this.dataOf(cluster);
+    if (missing.length > 0 && data.length > 0) {
       return {
         refusal: blocked(
           "CredentialsMissing",
@@ -198,10 +199,14 @@ export class RabbitClusterReconciler implements Reconciler {
         ),
       };
     }
+    const configMap = this.options.caches.owned.get("ConfigMap")?.get(names.serverConfig, namespace) as V1ConfigMap | undefined;
+    const firstDiscNode = this.ownPods(cluster).find(({ type, ordinal }) => type === "disc" && ordinal === 0)?.pod;
+    const seeding = isFirstFormation({ hasData: data.length > 0, peersConf: configMap?.data?.[PEERS_KEY], firstDiscNodeReady: isPodReady(firstDiscNode) });
     return {
       clusterDomain: this.options.clusterDomain,
       erlangCookie: cookie ?? newErlangCookie(),
       defaultUser: username && password ? { username, password } : newDefaultUser(),
+      ...(seeding ? { seeding } : {}),
     };
   }
 

@@ -3,6 +3,7 @@ import type { V1ConfigMap, V1StatefulSet } from "@kubernetes/client-node";
 import { buildChildren, serverConfigHash, CONFIG_HASH_ANNOTATION } from "../../../operator/resources/index.js";
 import { buildStatefulSet } from "../../../operator/resources/stateful-set.js";
 import { buildServerConfigMap } from "../../../operator/resources/server-config.js";
+import { PEERS_KEY, isSeedingPeers } from "../../../operator/resources/rabbitmq-config.js";
 import { cluster, context, fullCluster } from "../fixtures.js";
 
 const container = (sts: V1StatefulSet, name = "rabbitmq") => sts.spec!.template.spec!.containers.find((c) => c.name === name)!;
@@ -49,6 +50,20 @@ describe("StatefulSets of disc and ram nodes", () => {
       "cluster_formation.classic_config.nodes.1 = rabbit@demo-disc-0.demo-nodes.messaging.svc.cluster.local",
       "cluster_formation.classic_config.nodes.2 = rabbit@demo-disc-1.demo-nodes.messaging.svc.cluster.local",
     ]);
+  });
+
+  it("names only the first disc node while a new cluster is first formed, marked so that the operator recognizes it", () => {
+    const c = cluster({ nodes: { disc: 3, ram: 2 } });
+    const seeding = buildServerConfigMap(c, { ...context, seeding: true }).data![PEERS_KEY]!;
+    expect(seeding.split("\n").filter((line) => line.startsWith("cluster_formation."))).toEqual([
+      "cluster_formation.classic_config.nodes.1 = rabbit@demo-disc-0.demo-nodes.messaging.svc.cluster.local",
+    ]);
+    expect(isSeedingPeers(seeding)).toBe(true);
+    const formed = buildServerConfigMap(c, context).data![PEERS_KEY]!;
+    expect(isSeedingPeers(formed)).toBe(false);
+    expect(formed.split("\n").filter((line) => line.startsWith("cluster_formation."))).toHaveLength(3);
+    // The seeds are read at boot only: switching them restarts nothing.
+    expect(buildStatefulSet(c, "disc", { ...context, seeding: true })).toEqual(buildStatefulSet(c, "disc", context));
   });
 
   it("rolls the pods on a configuration change but not on scaling", () => {
