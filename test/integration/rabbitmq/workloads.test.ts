@@ -6,6 +6,7 @@ import { waitFor } from "../../../dev/exec.js";
 import { useRabbitCluster } from "../../harness/rabbitmq/use-rabbit-cluster.js";
 import {
   consumeAndVerify,
+  drainQueues,
   fairDispatch,
   helloWorld,
   manualAckRedelivery,
@@ -70,6 +71,15 @@ describe("classic workloads on a 2 disc + 1 ram cluster", () => {
     const even = ["task-2", "task-4", "task-6", "task-8"];
     const shares = [result.byWorker["worker-1"], result.byWorker["worker-2"]].map((tasks) => [...tasks].sort());
     expect(shares).toEqual(expect.arrayContaining([odd, even]));
+  });
+
+  it("work queue on a quorum queue: every task the workers acked stays acked, none comes back once they close", async () => {
+    await client.declareQueue(vhost, "tasks-quorum", { type: "quorum" });
+    const result = await workQueue(url, "tasks-quorum", { tasks: 8 });
+    expect(result.deliveries).toHaveLength(8);
+    expect(result.deliveries.filter((d) => d.redelivered)).toEqual([]);
+    // Ready and unacknowledged: a lost ack would put its task back in the queue.
+    expect(await drainQueues(url, ["tasks-quorum"])).toEqual({ "tasks-quorum": [] });
   });
 
   it("manual ack: a consumer killed mid-message loses it to the other consumer, marked redelivered", async () => {
