@@ -3,7 +3,7 @@
 // (a reconcile can be cut off between any two of them and run them again), and each stops when
 // its signal is aborted.
 import type { KubeConfig } from "@kubernetes/client-node";
-import type { NodeOperations, QuorumCheck } from "../controllers/rabbit-cluster/node-operations-port.js";
+import type { NodeOperations, QuorumCheck, StreamReplica } from "../controllers/rabbit-cluster/node-operations-port.js";
 import { PodExecError, execInPod, type ExecOptions, type ExecResult } from "./pod-exec.js";
 
 export const RABBITMQ_CONTAINER = "rabbitmq";
@@ -83,6 +83,11 @@ export class ClusterOperations implements NodeOperations {
     await this.runChecked(fromPod, ["rabbitmq-streams", "delete_replica", "--vhost", stream.vhost, stream.name, node], signal);
   }
 
+  async runningStreamReplicas(fromPod: string, stream: { vhost: string; name: string }, signal?: AbortSignal): Promise<StreamReplica[]> {
+    const output = await this.runChecked(fromPod, ["rabbitmq-streams", "stream_status", "--vhost", stream.vhost, stream.name, "--formatter", "json"], signal);
+    return parseStreamStatus(output);
+  }
+
   async availablePlugins(pod: string, signal?: AbortSignal): Promise<string[]> {
     // --minimal: one name per line; --silent: no banner. Offline: read from the image's plugins directory.
     const output = await this.runChecked(pod, ["rabbitmq-plugins", "list", "--minimal", "--silent"], signal);
@@ -118,6 +123,17 @@ export function parseStreams(output: string, vhost: string): { vhost: string; na
       name: row.name as string,
       members: Array.isArray(row.members) ? row.members.filter((m): m is string => typeof m === "string") : [],
     }));
+}
+
+/** `rabbitmq-streams stream_status --formatter json`: one row per running replica, with its role and node. */
+export function parseStreamStatus(output: string): StreamReplica[] {
+  const trimmed = output.trim();
+  if (trimmed === "") return [];
+  const rows = JSON.parse(trimmed) as unknown;
+  if (!Array.isArray(rows)) throw new Error(`stream_status: expected a JSON array, got ${trimmed.slice(0, 200)}`);
+  return (rows as { role?: unknown; node?: unknown }[])
+    .filter((row) => typeof row.node === "string" && (row.role === "writer" || row.role === "replica"))
+    .map((row) => ({ node: row.node as string, role: row.role as StreamReplica["role"] }));
 }
 
 /** `rabbitmqctl list_queues -q name messages --formatter json`: a JSON array of {name, messages}. */

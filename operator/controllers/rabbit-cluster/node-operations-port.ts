@@ -6,6 +6,11 @@ export interface QuorumCheck {
   detail: string;
 }
 
+export interface StreamReplica {
+  node: string;
+  role: "writer" | "replica";
+}
+
 export interface NodeOperations {
   /** Whether stopping this pod's node would leave a quorum queue without a majority. */
   quorumCritical(pod: string, signal?: AbortSignal): Promise<QuorumCheck>;
@@ -25,6 +30,12 @@ export interface NodeOperations {
   addStreamReplica(fromPod: string, stream: { vhost: string; name: string }, node: string, signal?: AbortSignal): Promise<void>;
   /** Removes a stream's replica from this (running) node (run from a node of the stream coordinator); nothing when it has none. */
   deleteStreamReplica(fromPod: string, stream: { vhost: string; name: string }, node: string, signal?: AbortSignal): Promise<void>;
+  /**
+   * The stream's replicas that run now, as the stream's own processes report them (its writer
+   * and replicas): after a membership change RabbitMQ stops every replica, elects a writer and
+   * starts them again, and until then readers of a node without a running replica get nothing.
+   */
+  runningStreamReplicas(fromPod: string, stream: { vhost: string; name: string }, signal?: AbortSignal): Promise<StreamReplica[]>;
   /** Every plugin the pod's image has, enabled or not. */
   availablePlugins(pod: string, signal?: AbortSignal): Promise<string[]>;
   /** Removes a stopped node from the cluster's membership (run from a running node). */

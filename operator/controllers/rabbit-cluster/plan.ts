@@ -137,6 +137,8 @@ export interface StreamReplicaMove {
   /** A disc node that stays and has no replica of the stream yet; none when every one has. */
   add?: string;
   remove: string;
+  /** The stream's replicas once the move is done: the nodes it runs on when it has settled. */
+  members: string[];
 }
 
 /**
@@ -159,7 +161,8 @@ export function streamReplicaMoves(
     .sort(byVhostAndName)
     .map((stream) => {
       const add = staying.find((node) => !stream.members.includes(node));
-      return { vhost: stream.vhost, name: stream.name, ...(add ? { add } : {}), remove: leaving };
+      const members = [...stream.members.filter((node) => node !== leaving), ...(add ? [add] : [])].sort();
+      return { vhost: stream.vhost, name: stream.name, ...(add ? { add } : {}), remove: leaving, members };
     });
 }
 

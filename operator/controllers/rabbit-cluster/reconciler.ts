@@ -12,6 +12,7 @@ import { ERLANG_COOKIE_KEY, secretValue } from "../../resources/secrets.js";
 import { describeError, isInvalid } from "../../runtime/errors.js";
 import { throwIfStopped, type ReconcileRequest, type ReconcileResult, type Reconciler } from "../../runtime/controller.js";
 import { setConditions } from "../../runtime/conditions.js";
+import { sleep, systemClock } from "../../runtime/clock.js";
 import type { ObjectWriter } from "../../runtime/apply.js";
 import type { EventRecorder } from "../../runtime/events.js";
 import type { Informer } from "../../runtime/informer.js";
@@ -374,6 +375,7 @@ export class RabbitClusterReconciler implements Reconciler {
       event: (type, reason, message) => this.event(cluster, type, reason, message),
       log: this.options.logger.child({ rabbitcluster: `${namespace}/${cluster.metadata.name}` }),
       now: () => this.now(),
+      pause: (ms) => sleep(systemClock, ms, signal),
     });
   }
 

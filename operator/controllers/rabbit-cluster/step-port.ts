@@ -52,6 +52,8 @@ export interface StepEnvironment {
   event(type: "Normal" | "Warning", reason: string, message: string): Promise<void>;
   log: Logger;
   now(): number;
+  /** Waits between two looks at RabbitMQ (returns early when the signal aborts). */
+  pause(ms: number): Promise<void>;
 }
 
 const SETTLING_REQUEUE_MS = 5_000;

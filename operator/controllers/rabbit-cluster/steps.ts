@@ -4,13 +4,17 @@
 import type { RabbitCluster } from "../../api/index.js";
 import { throwIfStopped } from "../../runtime/controller.js";
 import type { QueueKey } from "./management-port.js";
-import { streamReplicaMoves } from "./plan.js";
+import type { StreamReplica } from "./node-operations-port.js";
+import { streamReplicaMoves, type StreamReplicaMove } from "./plan.js";
 import type { ClusterSteps, StepEnvironment, StepOutcome } from "./step-port.js";
 import type { ConditionValue } from "./status.js";
 import type { Step } from "./plan.js";
 
 const SETTLING_REQUEUE_MS = 5_000;
 const DRAIN_TIMEOUT_SECONDS = 300;
+/** How long the streams whose replicas moved may take to run again on their new members. */
+export const STREAM_SETTLE_TIMEOUT_MS = 120_000;
+const STREAM_SETTLE_POLL_MS = 1_000;
 
 export class ClusterStepExecutor implements ClusterSteps {
   /** The cluster with what the steps recorded in its status (the node removal in progress). */
@@ -173,6 +177,7 @@ export class ClusterStepExecutor implements ClusterSteps {
       await operations.deleteStreamReplica(fromPod, stream, move.remove, signal);
     }
     if (moves.length === 0) return;
+    await this.waitForStreamsToSettle(moves, fromPod);
     const listed = moves.map((move) => `${inVhost(move.vhost, move.name)}${move.add ? ` (to ${move.add})` : ""}`);
     await this.env.event(
       "Normal",
@@ -180,6 +185,46 @@ export class ClusterStepExecutor implements ClusterSteps {
       `removed the replicas of ${moves.length} stream(s) from ${leaving}, which leaves the cluster: ${listSome(listed)}`,
     );
   }
+
+  /**
+   * Until every moved stream runs again on exactly its new members, with a writer. A change of
+   * members restarts all of a stream's replicas under a new writer (RabbitMQ 3.10+), and the
+   * replica being removed is stopped by its own node: the node must not go before that is done,
+   * and the next node not before the stream can be read again.
+   */
+  private async waitForStreamsToSettle(moves: StreamReplicaMove[], fromPod: string): Promise<void> {
+    const { operations, signal } = this.env;
+    const deadline = this.env.now() + STREAM_SETTLE_TIMEOUT_MS;
+    let waiting = [...moves];
+    let seen = new Map<StreamReplicaMove, StreamReplica[]>();
+    for (;;) {
+      throwIfStopped(signal);
+      seen = new Map();
+      for (const move of waiting) seen.set(move, await operations.runningStreamReplicas(fromPod, { vhost: move.vhost, name: move.name }, signal));
+      waiting = waiting.filter((move) => !hasSettled(move, seen.get(move)!));
+      if (waiting.length === 0) return;
+      if (this.env.now() >= deadline) break;
+      await this.env.pause(STREAM_SETTLE_POLL_MS);
+    }
+    const described = waiting.map((move) => {
+      const running = seen.get(move)!;
+      const writer = running.find((replica) => replica.role === "writer")?.node ?? "none";
+      return `${inVhost(move.vhost, move.name)} (running on ${running.map((r) => r.node).join(", ") || "no node"}, writer ${writer}; wanted on ${move.members.join(", ")})`;
+    });
+    throw new Error(
+      `streams did not run again on their new replicas within ${STREAM_SETTLE_TIMEOUT_MS / 1000} s after a replica moved off a leaving node: ${listSome(described)}`,
+    );
+  }
+}
+
+/** Runs on exactly the move's members, one of them the writer. */
+function hasSettled(move: StreamReplicaMove, running: readonly StreamReplica[]): boolean {
+  const nodes = running.map((replica) => replica.node).sort();
+  return (
+    running.filter((replica) => replica.role === "writer").length === 1 &&
+    nodes.length === move.members.length &&
+    nodes.every((node, i) => node === move.members[i])
+  );
 }
 
 export function blocked(reason: string, message: string): ConditionValue {

@@ -90,6 +90,9 @@ class ScriptedRabbit {
         const found = this.streams.find((s) => s.name === stream.name)!;
         found.members = found.members.filter((member) => member !== node);
       },
+      // A stream runs on its replicas at once here; the wait for it is unit-tested (rabbit-cluster-steps).
+      runningStreamReplicas: async (_from, stream) =>
+        this.streams.find((s) => s.name === stream.name)!.members.map((node, i) => ({ node, role: i === 0 ? ("writer" as const) : ("replica" as const) })),
       forget: async (from, node) => {
         this.calls.push(`forget ${node} from ${from}`);
         this.members.delete(node);

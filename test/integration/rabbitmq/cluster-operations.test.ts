@@ -7,6 +7,7 @@ import type { QuorumQueueMembers } from "../../../operator/controllers/rabbit-cl
 import { managementOf } from "../../../operator/controllers/rabbit-cluster/management-adapter.js";
 import { ClusterOperations, type NodeCommandRunner } from "../../../operator/rabbitmq/cluster-operations.js";
 import type { ManagementClient } from "../../../operator/rabbitmq/management.js";
+import { waitFor } from "../../../dev/exec.js";
 import { useRabbitCluster } from "../../harness/rabbitmq/use-rabbit-cluster.js";
 
 const rabbit = useRabbitCluster({ name: "ops", disc: 3 });
@@ -108,6 +109,28 @@ describe("stream replicas, as the queue records have them and the CLI moves them
     await operations.deleteStreamReplica(from, stream, leaving);
     // At once, unlike the management API's list, which keeps the deleted replica.
     expect(await streamMembers()).toEqual([...before, target].filter((name) => name !== leaving).sort());
+  });
+
+  it("reports the replicas that run: one writer, and after a move exactly the new members once RabbitMQ restarted them", async () => {
+    const running = async () => {
+      const replicas = await operations.runningStreamReplicas("pod-0", stream);
+      return { writers: replicas.filter((r) => r.role === "writer").length, nodes: replicas.map((r) => r.node).sort() };
+    };
+    await waitFor("the stream to run on its members", async () => (await running()).nodes.length === (await streamMembers()).length, { timeoutMs: 60_000 });
+    expect(await running()).toEqual({ writers: 1, nodes: await streamMembers() });
+
+    const before = await streamMembers();
+    const leaving = before.find((name) => name !== node(0))!;
+    await operations.deleteStreamReplica("pod-0", stream, leaving);
+    const after = before.filter((name) => name !== leaving);
+    await waitFor(
+      "the stream to run on its remaining members only",
+      async () => JSON.stringify(await running()) === JSON.stringify({ writers: 1, nodes: after }),
+      {
+        timeoutMs: 60_000,
+        intervalMs: 200,
+      },
+    );
   });
 });
 

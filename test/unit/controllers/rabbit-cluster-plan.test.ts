@@ -288,8 +288,8 @@ describe("streamReplicaMoves", () => {
       { vhost: "/", name: "untouched", members: [disc(0), disc(1)] },
     ];
     expect(streamReplicaMoves(c, observation, disc(3), streams, domain)).toEqual([
-      { vhost: "/", name: "a-two", add: disc(1), remove: disc(3) },
-      { vhost: "/", name: "b-everywhere", remove: disc(3) },
+      { vhost: "/", name: "a-two", add: disc(1), remove: disc(3), members: [disc(0), disc(1)].sort() },
+      { vhost: "/", name: "b-everywhere", remove: disc(3), members: [disc(0), disc(1), disc(2), ram(0)].sort() },
     ]);
   });
 
@@ -301,8 +301,8 @@ describe("streamReplicaMoves", () => {
       { vhost: "v", name: "t", members: [ram(1)] },
     ];
     expect(streamReplicaMoves(c, observation, ram(1), streams, domain)).toEqual([
-      { vhost: "v", name: "s", remove: ram(1) },
-      { vhost: "v", name: "t", add: disc(0), remove: ram(1) },
+      { vhost: "v", name: "s", remove: ram(1), members: [disc(0), disc(1), disc(2)].sort() },
+      { vhost: "v", name: "t", add: disc(0), remove: ram(1), members: [disc(0)] },
     ]);
   });
 });

@@ -24,6 +24,8 @@ interface FakeOptions {
   /** What the spec wants when the step asks again (a change made while a node drained). */
   desiredNodes?: Partial<Record<NodeType, number>>;
   abortOn?: string;
+  /** How many looks at a stream's running replicas still find it as it was before its last change. */
+  streamSettlesAfter?: number;
 }
 
 /** Fakes that write down every call, in order, as "operation target". */
@@ -37,6 +39,15 @@ function harness(c: RabbitCluster, observation: ClusterObservation, options: Fak
     if (options.failOn && call.startsWith(options.failOn)) throw new Error(`${call} failed`);
   };
   let status = c.status ?? {};
+  // Each stream's replicas as RabbitMQ records them, and as they run (behind by streamSettlesAfter looks).
+  const recorded = new Map((options.streams ?? []).map((s) => [s.name, [...s.members]]));
+  const running = new Map(recorded);
+  let unsettledLooks = 0;
+  const changed = (name: string, members: string[]) => {
+    recorded.set(name, members);
+    unsettledLooks = options.streamSettlesAfter ?? 0;
+  };
+  let clock = Date.parse("2026-12-02T12:00:00Z");
   const operations: NodeOperations = {
     quorumCritical: async (pod) => {
       await act(`quorumCritical ${pod}`);
@@ -54,8 +65,23 @@ function harness(c: RabbitCluster, observation: ClusterObservation, options: Fak
       await act(`streams ${pod} ${vhost}`);
       return (options.streams ?? []).filter((s) => s.vhost === vhost);
     },
-    addStreamReplica: (fromPod, stream, n) => act(`addStreamReplica ${fromPod} ${stream.name} ${n}`),
-    deleteStreamReplica: (fromPod, stream, n) => act(`deleteStreamReplica ${fromPod} ${stream.name} ${n}`),
+    addStreamReplica: async (fromPod, stream, n) => {
+      await act(`addStreamReplica ${fromPod} ${stream.name} ${n}`);
+      changed(stream.name, [...recorded.get(stream.name)!, n]);
+    },
+    deleteStreamReplica: async (fromPod, stream, n) => {
+      await act(`deleteStreamReplica ${fromPod} ${stream.name} ${n}`);
+      changed(
+        stream.name,
+        recorded.get(stream.name)!.filter((member) => member !== n),
+      );
+    },
+    runningStreamReplicas: async (fromPod, stream) => {
+      await act(`runningStreamReplicas ${fromPod} ${stream.name}`);
+      if (unsettledLooks > 0) unsettledLooks--;
+      else running.set(stream.name, recorded.get(stream.name)!);
+      return running.get(stream.name)!.map((n, i) => ({ node: n, role: i === 0 ? "writer" : "replica" }));
+    },
     availablePlugins: async () => [],
     forget: (fromPod, n) => act(`forget ${fromPod} ${n}`),
   };
@@ -92,7 +118,11 @@ function harness(c: RabbitCluster, observation: ClusterObservation, options: Fak
       events.push(`${type} ${reason}: ${message}`);
     },
     log: silentLogger,
-    now: () => Date.parse("2026-12-02T12:00:00Z"),
+    now: () => clock,
+    pause: async (ms) => {
+      calls.push(`pause ${ms}`);
+      clock += ms;
+    },
   });
   return { calls, events, executor, status: () => status };
 }
@@ -141,12 +171,43 @@ describe("RabbitCluster steps, carried out through their port", () => {
       "streams demo-disc-0 /",
       `addStreamReplica demo-disc-0 events ${node(scaledTo3, "disc", 0)}`,
       `deleteStreamReplica demo-disc-0 events ${leaving}`,
+      "runningStreamReplicas demo-disc-0 events",
       "setReplicas disc 3",
     ]);
     expect(status().nodeRemoval).toMatchObject({ pod: "demo-disc-3", ordinal: 3, type: "disc", startedAt: "2026-12-02T12:00:00.000Z" });
     expect(executor.cluster.status?.nodeRemoval?.pod).toBe("demo-disc-3");
     expect(events.map((e) => e.split(":")[0])).toEqual(["Normal RemovingNode", "Normal StreamReplicasMoved"]);
     expect(outcome).toEqual({ requeueAfterMs: 5_000 });
+  });
+
+  it("removeNode lowers the replicas only once a moved stream runs again on its new replicas, off the leaving node", async () => {
+    const leaving = node(scaledTo3, "disc", 3);
+    const { calls, executor } = harness(scaledTo3, observe(pods({ disc: 4 })), {
+      streams: [{ vhost: "/", name: "events", members: [node(scaledTo3, "disc", 0), leaving] }],
+      streamSettlesAfter: 2,
+    });
+    await performStep(executor, removeDisc3());
+    expect(calls.slice(calls.indexOf(`deleteStreamReplica demo-disc-0 events ${leaving}`) + 1)).toEqual([
+      "runningStreamReplicas demo-disc-0 events",
+      "pause 1000",
+      "runningStreamReplicas demo-disc-0 events",
+      "pause 1000",
+      "runningStreamReplicas demo-disc-0 events",
+      "setReplicas disc 3",
+    ]);
+  });
+
+  it("removeNode fails, naming the stream and where it runs, when a moved stream does not run again in time; the node is not let go", async () => {
+    const leaving = node(scaledTo3, "disc", 3);
+    const { calls, executor } = harness(scaledTo3, observe(pods({ disc: 4 })), {
+      streams: [{ vhost: "/", name: "events", members: [node(scaledTo3, "disc", 0), leaving] }],
+      streamSettlesAfter: Number.POSITIVE_INFINITY,
+    });
+    await expect(performStep(executor, removeDisc3())).rejects.toThrow(
+      `streams did not run again on their new replicas within 120 s after a replica moved off a leaving node: events (running on ${node(scaledTo3, "disc", 0)}, ${leaving}, writer ${node(scaledTo3, "disc", 0)}; wanted on ${node(scaledTo3, "disc", 0)}, ${node(scaledTo3, "disc", 1)})`,
+    );
+    expect(calls.filter((call) => call === "pause 1000")).toHaveLength(120);
+    expect(calls.some((call) => call.startsWith("setReplicas"))).toBe(false);
   });
 
   it("removeNode refuses a node whose quorum queues would lose their majority, before anything is recorded or drained", async () => {
