@@ -26,6 +26,16 @@ export const addressable = (what: string): CelRule => ({
 });
 
 /**
+ * A name RabbitMQ lets a client declare: it reserves the "amq." prefix of exchange and queue names
+ * for itself and refuses it as access_refused, which its management API reports as a bare
+ * "Access refused." (an access problem, not a name problem, to whoever reads the condition).
+ */
+export const unreserved = (what: string): CelRule => ({
+  rule: "!self.startsWith('amq.')",
+  message: `${what} cannot start with "amq.": RabbitMQ reserves that prefix for its own exchanges and queues`,
+});
+
+/**
  * A rule for the parent object: an optional field that may neither appear, disappear nor change
  * after creation. (A rule on the field itself only runs when the field exists on both sides.)
  */

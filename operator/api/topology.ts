@@ -2,7 +2,7 @@
 // HTTP API. Field names follow rabbitmq.com/v1beta1 (messaging-topology-operator).
 import { Type, type Static, type TProperties } from "@sinclair/typebox";
 import { ClusterReference, DeletionPolicy, LocalObjectReference, POLICY_APPLY_TO, TopologyStatus, type CustomResource } from "./common.js";
-import { FreeformObject, StringEnum, addressable, immutable, immutableOptional, validations, type CelRule } from "./schema.js";
+import { FreeformObject, StringEnum, addressable, immutable, immutableOptional, unreserved, validations, type CelRule } from "./schema.js";
 
 /** Every topology spec has a cluster reference and a deletion policy. */
 function topologySpec<P extends TProperties>(description: string, properties: P, rules: CelRule[] = []) {
@@ -13,8 +13,8 @@ function topologySpec<P extends TProperties>(description: string, properties: P,
 }
 
 /** A name inside RabbitMQ that identifies the object and so cannot change. */
-const IdentityName = (what: string) =>
-  Type.String({ description: `${what} Immutable.`, minLength: 1, maxLength: 255, ...validations(immutable("name"), addressable("name")) });
+const IdentityName = (what: string, ...rules: CelRule[]) =>
+  Type.String({ description: `${what} Immutable.`, minLength: 1, maxLength: 255, ...validations(immutable("name"), addressable("name"), ...rules) });
 
 const IdentityVhost = () =>
   Type.String({
@@ -144,7 +144,7 @@ export const QUEUE_TYPES = ["classic", "quorum", "stream"] as const;
 export const QueueSpec = topologySpec(
   "A queue.",
   {
-    name: IdentityName("Name of the queue."),
+    name: IdentityName("Name of the queue.", unreserved("name")),
     vhost: IdentityVhost(),
     type: StringEnum(QUEUE_TYPES, {
       description: "Queue type (x-queue-type): classic, quorum or stream. Immutable.",
@@ -176,7 +176,7 @@ export type Queue = CustomResource<"Queue", QueueSpec, TopologyStatus>;
 // Exchange --------------------------------------------------------------------------------------
 
 export const ExchangeSpec = topologySpec("An exchange.", {
-  name: IdentityName("Name of the exchange."),
+  name: IdentityName("Name of the exchange.", unreserved("name")),
   vhost: IdentityVhost(),
   type: Type.String({
     description: "Exchange type: direct, fanout, topic, headers, or a type a plugin adds. Immutable.",

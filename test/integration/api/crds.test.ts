@@ -67,6 +67,27 @@ describe("CEL rules", () => {
     expect(await rejection(queue({ rabbitmqClusterReference: {} }, "neither"))).toContain("exactly one of name or connectionSecret must be set");
   });
 
+  it("refuse RabbitMQ's reserved amq. prefix on queue and exchange names (RabbitMQ answers only 'Access refused.'), not on a binding's source", async () => {
+    const reserved = 'name cannot start with "amq.": RabbitMQ reserves that prefix for its own exchanges and queues';
+    expect(await rejection(queue({ name: "amq.jobs" }, "reserved"))).toContain(reserved);
+    const exchange = {
+      apiVersion: API_VERSION,
+      kind: "Exchange",
+      metadata: { name: "reserved" },
+      spec: { name: "amq.events", type: "topic", rabbitmqClusterReference: { name: "demo" } },
+    };
+    expect(await rejection(exchange)).toContain(reserved);
+    // Names that merely contain it, and bindings from RabbitMQ's own exchanges, are fine.
+    await apply(clients, queue({ name: "jobs.amq.x" }, "contains-amq"), { namespace: namespace.name });
+    const binding: KubernetesObject & { spec: Record<string, unknown> } = {
+      apiVersion: API_VERSION,
+      kind: "Binding",
+      metadata: { name: "from-amq-topic" },
+      spec: { source: "amq.topic", destination: "jobs", routingKey: "#", rabbitmqClusterReference: { name: "demo" } },
+    };
+    await apply(clients, binding, { namespace: namespace.name });
+  });
+
   it("keep quorum queues durable", async () => {
     expect(await rejection(queue({ type: "quorum", durable: false }, "transient-quorum"))).toContain("quorum queues and streams must be durable");
   });
