@@ -60,7 +60,7 @@ export class ClusterStepExecutor implements ClusterSteps {
     if (other) await operations.shrinkQuorumQueues(other.name, step.node, signal);
     // Stream commands from the first disc node: it is in the stream coordinator (see topology/connection.ts).
     const coordinatorPod = observation.pods.find((p) => p.ready && p.name !== step.pod && p.type === "disc" && p.ordinal === 0) ?? other;
-    if (coordinatorPod) await this.moveStreamReplicas(step.node, coordinatorPod.name);
+    if (coordinatorPod) await this.moveStreamReplicas(step.node, coordinatorPod.name, step.resumed);
     // The point of no return: the spec may have changed while the node was draining.
     if (this.env.writes.desiredNodes(step.type) > step.ordinal) return { requeueAfterMs: 1_000 };
     throwIfStopped(signal);
@@ -163,8 +163,13 @@ export class ClusterStepExecutor implements ClusterSteps {
     return holding;
   }
 
-  /** Gives each stream with a replica on the leaving node one on a disc node that stays, then removes the leaving one's. */
-  private async moveStreamReplicas(leaving: string, fromPod: string): Promise<void> {
+  /**
+   * Gives each stream with a replica on the leaving node one on a disc node that stays, then
+   * removes the leaving one's, and waits for them to run again. A resumed removal waits for every
+   * stream: an earlier attempt may have moved replicas and died (or failed) before they ran
+   * again, and RabbitMQ already records those streams without the leaving node.
+   */
+  private async moveStreamReplicas(leaving: string, fromPod: string, resumed: boolean): Promise<void> {
     const { operations, signal } = this.env;
     const streams = [];
     for (const vhost of await this.env.management.vhostsWithStreams()) streams.push(...(await operations.streams(fromPod, vhost, signal)));
@@ -176,8 +181,9 @@ export class ClusterStepExecutor implements ClusterSteps {
       throwIfStopped(signal);
       await operations.deleteStreamReplica(fromPod, stream, move.remove, signal);
     }
+    const unmoved = streams.filter((stream) => !moves.some((move) => move.vhost === stream.vhost && move.name === stream.name));
+    await this.waitForStreamsToSettle([...moves, ...(resumed ? unmoved : [])], fromPod);
     if (moves.length === 0) return;
-    await this.waitForStreamsToSettle(moves, fromPod);
     const listed = moves.map((move) => `${inVhost(move.vhost, move.name)}${move.add ? ` (to ${move.add})` : ""}`);
     await this.env.event(
       "Normal",
@@ -192,24 +198,24 @@ export class ClusterStepExecutor implements ClusterSteps {
    * replica being removed is stopped by its own node: the node must not go before that is done,
    * and the next node not before the stream can be read again.
    */
-  private async waitForStreamsToSettle(moves: StreamReplicaMove[], fromPod: string): Promise<void> {
+  private async waitForStreamsToSettle(streams: StreamMembers[], fromPod: string): Promise<void> {
     const { operations, signal } = this.env;
     const deadline = this.env.now() + STREAM_SETTLE_TIMEOUT_MS;
-    let waiting = [...moves];
-    let seen = new Map<StreamReplicaMove, StreamReplica[]>();
+    let waiting = streams;
+    const seen = new Map<StreamMembers, StreamReplica[]>();
+    if (waiting.length === 0) return;
     for (;;) {
       throwIfStopped(signal);
-      seen = new Map();
-      for (const move of waiting) seen.set(move, await operations.runningStreamReplicas(fromPod, { vhost: move.vhost, name: move.name }, signal));
-      waiting = waiting.filter((move) => !hasSettled(move, seen.get(move)!));
+      for (const stream of waiting) seen.set(stream, await operations.runningStreamReplicas(fromPod, { vhost: stream.vhost, name: stream.name }, signal));
+      waiting = waiting.filter((stream) => !hasSettled(stream, seen.get(stream)!));
       if (waiting.length === 0) return;
       if (this.env.now() >= deadline) break;
       await this.env.pause(STREAM_SETTLE_POLL_MS);
     }
-    const described = waiting.map((move) => {
-      const running = seen.get(move)!;
+    const described = waiting.map((stream) => {
+      const running = seen.get(stream)!;
       const writer = running.find((replica) => replica.role === "writer")?.node ?? "none";
-      return `${inVhost(move.vhost, move.name)} (running on ${running.map((r) => r.node).join(", ") || "no node"}, writer ${writer}; wanted on ${move.members.join(", ")})`;
+      return `${inVhost(stream.vhost, stream.name)} (running on ${running.map((r) => r.node).join(", ") || "no node"}, writer ${writer}; wanted on ${[...stream.members].sort().join(", ")})`;
     });
     throw new Error(
       `streams did not run again on their new replicas within ${STREAM_SETTLE_TIMEOUT_MS / 1000} s after a replica moved off a leaving node: ${listSome(described)}`,
@@ -217,13 +223,15 @@ export class ClusterStepExecutor implements ClusterSteps {
   }
 }
 
-/** Runs on exactly the move's members, one of them the writer. */
-function hasSettled(move: StreamReplicaMove, running: readonly StreamReplica[]): boolean {
+/** A stream and the nodes RabbitMQ records as its replicas (after a move: the ones it will run on). */
+type StreamMembers = Pick<StreamReplicaMove, "vhost" | "name" | "members">;
+
+/** Runs on exactly its members, one of them the writer. */
+function hasSettled(stream: StreamMembers, running: readonly StreamReplica[]): boolean {
   const nodes = running.map((replica) => replica.node).sort();
+  const members = [...stream.members].sort();
   return (
-    running.filter((replica) => replica.role === "writer").length === 1 &&
-    nodes.length === move.members.length &&
-    nodes.every((node, i) => node === move.members[i])
+    running.filter((replica) => replica.role === "writer").length === 1 && nodes.length === members.length && nodes.every((node, i) => node === members[i])
   );
 }
 

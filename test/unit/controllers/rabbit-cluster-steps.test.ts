@@ -7,7 +7,7 @@ import type { NodeOperations, QuorumCheck } from "../../../operator/controllers/
 import type { ClusterObservation, NodeRemoval, PodObservation } from "../../../operator/controllers/rabbit-cluster/observation.js";
 import type { Step } from "../../../operator/controllers/rabbit-cluster/plan.js";
 import { performStep, type ClusterWrites } from "../../../operator/controllers/rabbit-cluster/step-port.js";
-import { ClusterStepExecutor } from "../../../operator/controllers/rabbit-cluster/steps.js";
+import { ClusterStepExecutor, STREAM_SETTLE_TIMEOUT_MS } from "../../../operator/controllers/rabbit-cluster/steps.js";
 import { nodeName } from "../../../operator/resources/names.js";
 import { silentLogger } from "../../../operator/runtime/logger.js";
 import { cluster as makeCluster } from "../fixtures.js";
@@ -26,6 +26,8 @@ interface FakeOptions {
   abortOn?: string;
   /** How many looks at a stream's running replicas still find it as it was before its last change. */
   streamSettlesAfter?: number;
+  /** Streams that run elsewhere than RabbitMQ records (a change made before this step, still settling). */
+  streamsRunning?: Record<string, string[]>;
 }
 
 /** Fakes that write down every call, in order, as "operation target". */
@@ -41,8 +43,8 @@ function harness(c: RabbitCluster, observation: ClusterObservation, options: Fak
   let status = c.status ?? {};
   // Each stream's replicas as RabbitMQ records them, and as they run (behind by streamSettlesAfter looks).
   const recorded = new Map((options.streams ?? []).map((s) => [s.name, [...s.members]]));
-  const running = new Map(recorded);
-  let unsettledLooks = 0;
+  const running = new Map([...recorded, ...Object.entries(options.streamsRunning ?? {})]);
+  let unsettledLooks = options.streamsRunning ? (options.streamSettlesAfter ?? 0) : 0;
   const changed = (name: string, members: string[]) => {
     recorded.set(name, members);
     unsettledLooks = options.streamSettlesAfter ?? 0;
@@ -204,10 +206,30 @@ describe("RabbitCluster steps, carried out through their port", () => {
       streamSettlesAfter: Number.POSITIVE_INFINITY,
     });
     await expect(performStep(executor, removeDisc3())).rejects.toThrow(
-      `streams did not run again on their new replicas within 120 s after a replica moved off a leaving node: events (running on ${node(scaledTo3, "disc", 0)}, ${leaving}, writer ${node(scaledTo3, "disc", 0)}; wanted on ${node(scaledTo3, "disc", 0)}, ${node(scaledTo3, "disc", 1)})`,
+      `streams did not run again on their new replicas within ${STREAM_SETTLE_TIMEOUT_MS / 1000} s after a replica moved off a leaving node: events (running on ${node(scaledTo3, "disc", 0)}, ${leaving}, writer ${node(scaledTo3, "disc", 0)}; wanted on ${node(scaledTo3, "disc", 0)}, ${node(scaledTo3, "disc", 1)})`,
     );
-    expect(calls.filter((call) => call === "pause 1000")).toHaveLength(120);
+    expect(calls.filter((call) => call === "pause 1000")).toHaveLength(STREAM_SETTLE_TIMEOUT_MS / 1000);
     expect(calls.some((call) => call.startsWith("setReplicas"))).toBe(false);
+  });
+
+  it("a resumed removal waits until the streams an earlier attempt moved run on their new replicas again, before the node goes", async () => {
+    const leaving = node(scaledTo3, "disc", 3);
+    const removal: NodeRemoval = { node: leaving, pod: "demo-disc-3", type: "disc", ordinal: 3, startedAt: "2026-12-02T11:00:00Z" };
+    const moved = [node(scaledTo3, "disc", 0), node(scaledTo3, "disc", 1)];
+    const { calls, events, executor } = harness({ ...scaledTo3, status: { nodeRemoval: removal } }, observe(pods({ disc: 4 }), removal), {
+      // The earlier attempt moved the replica (RabbitMQ records the new members) and died waiting.
+      streams: [{ vhost: "/", name: "events", members: moved }],
+      streamsRunning: { events: [...moved, leaving] },
+      streamSettlesAfter: 1,
+    });
+    await performStep(executor, removeDisc3(true));
+    expect(calls.slice(calls.indexOf("streams demo-disc-0 /") + 1)).toEqual([
+      "runningStreamReplicas demo-disc-0 events",
+      "pause 1000",
+      "runningStreamReplicas demo-disc-0 events",
+      "setReplicas disc 3",
+    ]);
+    expect(events.some((e) => e.includes("StreamReplicasMoved"))).toBe(false);
   });
 
   it("removeNode refuses a node whose quorum queues would lose their majority, before anything is recorded or drained", async () => {
