@@ -111,12 +111,18 @@ export function exactPattern(names: readonly string[]): string {
   return `^(?:${names.map((name) => name.replace(/[\\^$.|?*+()[\]{}]/g, "\\$&")).join("|")})$`;
 }
 
-/** `rabbitmqctl list_queues -q name type members --formatter json`: the streams among them. */
-export function parseStreams(output: string, vhost: string): { vhost: string; name: string; members: string[] }[] {
+/** The rows of a RabbitMQ CLI command's `--formatter json` output (none when it printed nothing). */
+function jsonRows<Row>(output: string, command: string): Partial<Row>[] {
   const trimmed = output.trim();
   if (trimmed === "") return [];
-  const rows = JSON.parse(trimmed) as { name?: unknown; type?: unknown; members?: unknown }[];
-  return rows
+  const rows = JSON.parse(trimmed) as unknown;
+  if (!Array.isArray(rows)) throw new Error(`${command}: expected a JSON array, got ${trimmed.slice(0, 200)}`);
+  return rows as Partial<Row>[];
+}
+
+/** `rabbitmqctl list_queues -q name type members --formatter json`: the streams among them. */
+export function parseStreams(output: string, vhost: string): { vhost: string; name: string; members: string[] }[] {
+  return jsonRows<{ name: unknown; type: unknown; members: unknown }>(output, "list_queues")
     .filter((row) => row.type === "stream" && typeof row.name === "string")
     .map((row) => ({
       vhost,
@@ -127,23 +133,15 @@ export function parseStreams(output: string, vhost: string): { vhost: string; na
 
 /** `rabbitmq-streams stream_status --formatter json`: one row per running replica, with its role and node. */
 export function parseStreamStatus(output: string): StreamReplica[] {
-  const trimmed = output.trim();
-  if (trimmed === "") return [];
-  const rows = JSON.parse(trimmed) as unknown;
-  if (!Array.isArray(rows)) throw new Error(`stream_status: expected a JSON array, got ${trimmed.slice(0, 200)}`);
-  return (rows as { role?: unknown; node?: unknown }[])
+  return jsonRows<{ role: unknown; node: unknown }>(output, "stream_status")
     .filter((row) => typeof row.node === "string" && (row.role === "writer" || row.role === "replica"))
     .map((row) => ({ node: row.node as string, role: row.role as StreamReplica["role"] }));
 }
 
 /** `rabbitmqctl list_queues -q name messages --formatter json`: a JSON array of {name, messages}. */
 export function parseQueueMessages(output: string): Map<string, number> {
-  const trimmed = output.trim();
-  if (trimmed === "") return new Map();
-  const rows = JSON.parse(trimmed) as unknown;
-  if (!Array.isArray(rows)) throw new Error(`list_queues: expected a JSON array, got ${trimmed.slice(0, 200)}`);
   const counts = new Map<string, number>();
-  for (const row of rows as { name?: unknown; messages?: unknown }[]) {
+  for (const row of jsonRows<{ name: unknown; messages: unknown }>(output, "list_queues")) {
     if (typeof row.name !== "string") continue;
     // A queue that cannot answer (e.g. still recovering) reports no number: count it as holding messages.
     counts.set(row.name, typeof row.messages === "number" ? row.messages : Number.POSITIVE_INFINITY);
