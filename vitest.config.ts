@@ -5,8 +5,9 @@ import { defineConfig } from "vitest/config";
 // `full` profile, a kind cluster with our images.
 export default defineConfig({
   test: {
-    // The JSON report gives .ci/run its closing "N passed, N failed" line.
-    reporters: ["default", ["json", { outputFile: ".cache/test-results.json" }]],
+    // The JSON report gives .ci/run its closing "N passed, N failed" line (scripts/test-tiers.ts
+    // runs two vitest processes, each with its own report, and merges them there).
+    reporters: ["default", ["json", { outputFile: process.env.VITEST_JSON_REPORT ?? ".cache/test-results.json" }]],
     // Stopping a shared cluster takes seconds; a teardown cut short leaves it running.
     teardownTimeout: 120_000,
     projects: [

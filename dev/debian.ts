@@ -1,6 +1,10 @@
 // Debian packages the harness needs, installed idempotently: `apt-get update` runs at most once
-// per process and only when something is missing.
+// per process and only when something is missing. Test processes running side by side (npm test
+// runs two) take turns: dpkg allows one installer at a time and refuses the other.
+import { join } from "node:path";
 import { run } from "./exec.js";
+import { withLock } from "./lock.js";
+import { CACHE_DIR } from "./paths.js";
 
 let updated = false;
 
@@ -18,6 +22,12 @@ export async function missingPackages(packages: string[]): Promise<string[]> {
 }
 
 export async function ensureDebianPackages(packages: string[]): Promise<void> {
+  if ((await missingPackages(packages)).length === 0) return;
+  await withLock(join(CACHE_DIR, "apt.lock"), () => install(packages));
+}
+
+async function install(packages: string[]): Promise<void> {
+  // Another process may have installed them while this one waited for the lock.
   const missing = await missingPackages(packages);
   if (missing.length === 0) return;
   if (process.getuid?.() !== 0) throw new Error(`Debian packages missing and not root to install them: ${missing.join(" ")}`);

@@ -1,11 +1,13 @@
 // A cross-process lock on a directory, so that two test processes never build the same thing at
 // once. A lock left by a dead process is taken over.
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
 import { sleep, systemClock } from "../operator/runtime/clock.js";
 import { isAlive } from "./exec.js";
 
 export async function withLock<T>(path: string, body: () => Promise<T>, timeoutMs = 3_600_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
+  await mkdir(dirname(path), { recursive: true });
   for (;;) {
     try {
       await mkdir(path, { recursive: false });
