@@ -82,7 +82,7 @@ function defaultImages(): FullClusterImage[] {
   return wanted as FullClusterImage[];
 }
 
-const IMAGE_BUILDERS: Record<FullClusterImage, () => Promise<ArchiveImage>> = { rabbitmq: ensureRabbitmqImage, operator: ensureOperatorImage };
+const IMAGE_BUILDERS: Record<FullClusterImage, () => Promise<ArchiveImage>> = { rabbitmq: () => ensureRabbitmqImage(), operator: ensureOperatorImage };
 
 export async function startFullCluster(options: FullClusterOptions = {}): Promise<FullCluster> {
   const name = options.name ?? `full-${process.pid}`;

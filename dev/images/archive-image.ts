@@ -52,8 +52,10 @@ export async function ensureArchiveImage(recipe: ArchiveImageRecipe): Promise<Ar
       await removeTree(rootfs);
     }
     // Archives of earlier inputs are of no more use.
+    // (Exactly this recipe's: another's name may start with this one's, rabbitmq-4.0 with rabbitmq.)
+    const ofThisRecipe = new RegExp(`^${recipe.name.replace(/[.]/g, "\\.")}-[0-9a-f]{16}\\.tar$`);
     for (const file of await readdir(IMAGES_DIR)) {
-      if (file.startsWith(`${recipe.name}-`) && file.endsWith(".tar") && join(IMAGES_DIR, file) !== archive) await rm(join(IMAGES_DIR, file), { force: true });
+      if (ofThisRecipe.test(file) && join(IMAGES_DIR, file) !== archive) await rm(join(IMAGES_DIR, file), { force: true });
     }
     console.error(`dev: image ${recipe.ref} built in ${Math.round((Date.now() - started) / 1000)} s`);
   });
