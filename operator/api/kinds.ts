@@ -67,6 +67,7 @@ export const RABBIT_CLUSTER: KindDefinition = {
       description: "Whether every node runs and the cluster serves clients.",
     },
     { name: "Reason", type: "string", jsonPath: '.status.conditions[?(@.type=="Ready")].reason', description: "Why it is (not) ready." },
+    { name: "Version", type: "string", jsonPath: ".status.rabbitmq.version", description: "The RabbitMQ version the nodes report." },
     { name: "Image", type: "string", jsonPath: ".spec.image", description: "RabbitMQ image.", priority: 1 },
     { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp", description: "Time since creation." },
   ],

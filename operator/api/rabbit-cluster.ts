@@ -155,6 +155,11 @@ export type ClusterPolicy = Static<typeof ClusterPolicy>;
 export const NodeType = StringEnum(["disc", "ram"] as const, { description: "disc or ram." });
 export type NodeType = Static<typeof NodeType>;
 
+export const MetadataStore = StringEnum(["mnesia", "khepri"] as const, {
+  description: "Where RabbitMQ keeps its metadata: Mnesia, or Khepri (feature flag khepri_db; it has no ram nodes).",
+});
+export type MetadataStore = Static<typeof MetadataStore>;
+
 export const RabbitClusterStatus = Type.Object(
   {
     observedGeneration: Type.Optional(ObservedGeneration),
@@ -219,6 +224,20 @@ export const RabbitClusterStatus = Type.Object(
           description:
             "A scale-down the operator started (drain, shrink quorum queues, one replica less) and has not finished. Recorded before the node is drained, so that after any interruption the next reconcile finishes it, or revives the node when it is wanted again.",
         },
+      ),
+    ),
+    rabbitmq: Type.Optional(
+      Type.Object(
+        {
+          version: Type.String({ description: "The RabbitMQ version the nodes report (whatever the image's tag says)." }),
+          metadataStore: MetadataStore,
+          deprecatedFeaturesUsed: Type.Optional(
+            Type.Array(Type.String({ description: "A deprecated feature in use: its name, then what becomes of it and what to do." }), {
+              description: "Deprecated RabbitMQ features the cluster uses, each with what becomes of it (RabbitMQ writes these only to its log).",
+            }),
+          ),
+        },
+        { description: "What the running cluster reports about itself." },
       ),
     ),
     endpoints: Type.Optional(

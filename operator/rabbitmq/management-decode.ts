@@ -8,6 +8,7 @@ import type {
   ClusterNode,
   CurrentUser,
   ExchangeDefinition,
+  FeatureFlag,
   JsonObject,
   JsonValue,
   Overview,
@@ -195,6 +196,11 @@ export function decodeNode(value: JsonValue): ClusterNode {
     type: (type === "ram" ? "ram" : "disc") satisfies NodeType,
     running: flag(object, "running"),
   };
+}
+
+export function decodeFeatureFlag(value: JsonValue): FeatureFlag {
+  const object = asObject(value, "a feature flag");
+  return { name: requiredString(object, "name", "a feature flag"), state: optionalString(object, "state") ?? "unknown" };
 }
 
 export function decodeOverview(value: JsonValue | undefined): Overview {

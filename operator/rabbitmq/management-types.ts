@@ -197,6 +197,12 @@ export interface ClusterNode {
   running: boolean;
 }
 
+/** A feature flag and its state on the cluster ("enabled", "disabled", "state_changing", "unavailable"). */
+export interface FeatureFlag {
+  name: string;
+  state: string;
+}
+
 export interface Overview {
   rabbitmqVersion: string;
   erlangVersion?: string;

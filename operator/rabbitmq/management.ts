@@ -15,6 +15,7 @@ import {
   decodeExchange,
   decodeLimits,
   decodeNode,
+  decodeFeatureFlag,
   decodeOverview,
   decodePermission,
   decodePolicy,
@@ -38,6 +39,7 @@ import type {
   DestinationType,
   ExchangeDefinition,
   ExchangeSettings,
+  FeatureFlag,
   HealthCheckResult,
   JsonObject,
   JsonValue,
@@ -103,6 +105,11 @@ export class ManagementClient {
 
   async overview(): Promise<Overview> {
     return decodeOverview(await this.getJson(apiPath("overview")));
+  }
+
+  /** Every feature flag with its state (administrator only). */
+  async listFeatureFlags(): Promise<FeatureFlag[]> {
+    return this.list(apiPath("feature-flags"), decodeFeatureFlag);
   }
 
   async whoami(): Promise<CurrentUser> {

@@ -23,12 +23,17 @@ export function imageVersion(image: string): RabbitMQVersion | undefined {
   const withoutDigest = image.split("@")[0] ?? image;
   const lastSegment = withoutDigest.split("/").pop() ?? withoutDigest;
   const tag = lastSegment.includes(":") ? lastSegment.slice(lastSegment.indexOf(":") + 1) : "";
-  const match = /^v?(\d+)\.(\d+)(?:\.(\d+))?(?:$|[-_.+])/.exec(tag);
+  return parseVersion(tag);
+}
+
+/** "4.0.5", "v3.10", "4.1.4-management": the leading major.minor(.patch); undefined for anything else. */
+export function parseVersion(text: string): RabbitMQVersion | undefined {
+  const match = /^v?(\d+)\.(\d+)(?:\.(\d+))?(?:$|[-_.+])/.exec(text);
   if (!match) return undefined;
   return { major: Number(match[1]), minor: Number(match[2]), ...(match[3] ? { patch: Number(match[3]) } : {}) };
 }
 
-const atLeast = (v: RabbitMQVersion, major: number, minor: number) => v.major > major || (v.major === major && v.minor >= minor);
+export const atLeast = (v: RabbitMQVersion, major: number, minor: number) => v.major > major || (v.major === major && v.minor >= minor);
 
 /** Ram nodes need the Mnesia metadata store: RabbitMQ 4.2 made Khepri the default, 4.3 the only one. */
 export const supportsRamNodes = (v: RabbitMQVersion) => !atLeast(v, 4, 2);

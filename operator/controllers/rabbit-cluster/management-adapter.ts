@@ -5,11 +5,19 @@ import { ManagementClient, type JsonObject } from "../../rabbitmq/management.js"
 import { managementUrl, serviceHost } from "../../resources/names.js";
 import type { ClusterManagement } from "./management-port.js";
 
+const KHEPRI_FEATURE_FLAG = "khepri_db";
+
 const isPolicyApplyTo = (value: string): value is PolicyApplyTo => (POLICY_APPLY_TO as readonly string[]).includes(value);
 
 export function managementOf(client: ManagementClient): ClusterManagement {
   return {
     nodes: () => client.listNodes(),
+    async runtime() {
+      const [overview, flags] = await Promise.all([client.overview(), client.listFeatureFlags()]);
+      // RabbitMQ before 3.13 has no khepri_db flag: Mnesia.
+      const khepri = flags.some((flag) => flag.name === KHEPRI_FEATURE_FLAG && flag.state === "enabled");
+      return { version: overview.rabbitmqVersion, metadataStore: khepri ? "khepri" : "mnesia" };
+    },
     async durableClassicQueuesOn(node) {
       const queues = await client.listQueues({ columns: ["name", "vhost", "type", "durable", "node"] });
       return queues.filter((q) => q.node === node && (q.type ?? "classic") === "classic" && q.durable).map((q) => ({ vhost: q.vhost, name: q.name }));

@@ -1,6 +1,6 @@
 // What the RabbitCluster controller needs from a cluster's management API. An interface of its
 // own, so that the controller states its needs in its terms; rabbitmq/management.ts provides it.
-import type { ClusterPolicy, NodeType } from "../../api/index.js";
+import type { ClusterPolicy, MetadataStore, NodeType } from "../../api/index.js";
 
 /** A member of the cluster as the management API reports it. */
 export interface RabbitNodeObservation {
@@ -8,6 +8,12 @@ export interface RabbitNodeObservation {
   name: string;
   type: NodeType;
   running: boolean;
+}
+
+/** What RabbitMQ says it is: the truth an image's tag (a digest, `latest`, a private name) may not tell. */
+export interface RabbitRuntime {
+  version: string;
+  metadataStore: MetadataStore;
 }
 
 export interface ClusterPolicyKey {
@@ -35,6 +41,8 @@ export interface StreamMembers extends QueueKey {
 export interface ClusterManagement {
   /** Members of the cluster with their type and whether they run. */
   nodes(): Promise<RabbitNodeObservation[]>;
+  /** The version the nodes run and their metadata store. */
+  runtime(): Promise<RabbitRuntime>;
   /**
    * Durable classic queues whose home is this node: they go with it. From queue metadata, not
    * from statistics, which lag by the stats interval and are absent for a new queue.

@@ -2,7 +2,7 @@
 // (StatefulSets, pods, volumes) and the RabbitMQ side (cluster membership from the management API).
 import type { V1ContainerStatus } from "@kubernetes/client-node";
 import type { NodeType, RabbitClusterStatus } from "../../api/index.js";
-import type { QuorumQueueMembers, RabbitNodeObservation } from "./management-port.js";
+import type { QuorumQueueMembers, RabbitNodeObservation, RabbitRuntime } from "./management-port.js";
 
 /** A scale-down the operator started and recorded in status before draining the node. */
 export type NodeRemoval = NonNullable<RabbitClusterStatus["nodeRemoval"]>;
@@ -45,6 +45,8 @@ export interface ClusterObservation {
   volumeClaims: VolumeClaimObservation[];
   /** Undefined when the management API could not be reached. */
   rabbitNodes?: RabbitNodeObservation[];
+  /** Undefined when the management API could not be reached. */
+  runtime?: RabbitRuntime;
   /** Every quorum queue with its members; undefined when the management API could not be reached. */
   quorumQueues?: QuorumQueueMembers[];
   /** Why the management API could not be reached. */

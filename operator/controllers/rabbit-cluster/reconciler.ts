@@ -300,7 +300,8 @@ export class RabbitClusterReconciler implements Reconciler {
     if (!pods.some((p) => p.ready)) return { ...observation, rabbitError: "no RabbitMQ node is ready yet" };
     try {
       const management = this.management(cluster, context);
-      const withNodes = { ...observation, rabbitNodes: await management.nodes() };
+      const [rabbitNodes, runtime] = await Promise.all([management.nodes(), management.runtime()]);
+      const withNodes = { ...observation, rabbitNodes, runtime };
       if (!mayGrowQuorumQueues(cluster, withNodes, this.options.clusterDomain)) return withNodes;
       return { ...withNodes, quorumQueues: await management.quorumQueues() };
     } catch (error) {

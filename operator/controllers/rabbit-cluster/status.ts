@@ -2,6 +2,7 @@
 // status only when the result differs from what is stored.
 import type { RabbitCluster, RabbitClusterStatus } from "../../api/index.js";
 import { clusterEndpoints, clusterNames, nodeName } from "../../resources/names.js";
+import { atLeast, parseVersion } from "../../resources/validation.js";
 import type { ClusterObservation } from "./observation.js";
 import { NODE_TYPES } from "./observation.js";
 import { pendingRemoval } from "./plan.js";
@@ -82,6 +83,34 @@ export function membershipMatches(cluster: RabbitCluster, observation: ClusterOb
       };
 }
 
+/**
+ * Ram nodes declared on a cluster whose metadata store is Khepri: it has no ram nodes, and
+ * enabling it (feature flag khepri_db) turned every ram node into a disc node without a word.
+ */
+export function ramNodesRefused(cluster: RabbitCluster, observation: ClusterObservation): ConditionValue | undefined {
+  const runtime = observation.runtime;
+  if (cluster.spec.nodes.ram === 0 || runtime?.metadataStore !== "khepri") return undefined;
+  const { disc, ram } = cluster.spec.nodes;
+  return {
+    type: "Ready",
+    status: "False",
+    reason: "RamNodesUnsupported",
+    message: `RabbitMQ ${runtime.version} keeps its metadata in Khepri (feature flag khepri_db is enabled), which has no ram nodes: RabbitMQ made every ram node a disc node, and a new one cannot join as ram. Declare spec.nodes.ram: 0 and spec.nodes.disc: ${disc + ram} to keep ${disc + ram} nodes (or ram: 0 alone to have ${disc}); khepri_db cannot be disabled once enabled.`,
+  };
+}
+
+/** Deprecated features the cluster uses, as RabbitMQ 4 logs them, with what becomes of each. */
+export function deprecatedFeaturesUsed(observation: ClusterObservation): string[] {
+  const version = observation.runtime && parseVersion(observation.runtime.version);
+  const features: string[] = [];
+  if (version && atLeast(version, 4, 0) && observation.rabbitNodes?.some((node) => node.type === "ram")) {
+    features.push(
+      "ram_node_type: ram nodes are deprecated since RabbitMQ 4.0; they run with the Mnesia metadata store only (RabbitMQ 4.2 defaults to Khepri, 4.3 has no Mnesia): move their count to disc nodes before upgrading past 4.1",
+    );
+  }
+  return features;
+}
+
 export function ready(cluster: RabbitCluster, observation: ClusterObservation, clusterDomain: string, reconcileSuccess: ConditionValue): ConditionValue {
   // A node in maintenance mode still looks ready to Kubernetes until its probe fails three times.
   const removal = pendingRemoval(observation);
@@ -91,6 +120,8 @@ export function ready(cluster: RabbitCluster, observation: ClusterObservation, c
   if (replicas.status !== "True") return { type: "Ready", status: "False", reason: replicas.reason, message: replicas.message };
   const available = clusterAvailable(observation);
   if (available.status !== "True") return { type: "Ready", status: "False", reason: available.reason, message: available.message };
+  const store = ramNodesRefused(cluster, observation);
+  if (store) return store;
   const membership = membershipMatches(cluster, observation, clusterDomain);
   if (membership) return membership;
   if (reconcileSuccess.status === "False") return { type: "Ready", status: "False", reason: reconcileSuccess.reason, message: reconcileSuccess.message };
@@ -106,6 +137,7 @@ export function statusDetails(
   const names = clusterNames(cluster);
   return {
     ...(observation.rabbitNodes ? { nodes: [...observation.rabbitNodes].sort((a, b) => a.name.localeCompare(b.name)) } : {}),
+    ...(observation.runtime ? { rabbitmq: runtimeStatus(observation) } : {}),
     defaultUser: {
       secretReference: {
         name: names.defaultUser,
@@ -116,4 +148,9 @@ export function statusDetails(
     },
     endpoints: clusterEndpoints(cluster, clusterDomain),
   };
+}
+
+function runtimeStatus(observation: ClusterObservation): NonNullable<RabbitClusterStatus["rabbitmq"]> {
+  const deprecated = deprecatedFeaturesUsed(observation);
+  return { ...observation.runtime!, ...(deprecated.length > 0 ? { deprecatedFeaturesUsed: deprecated } : {}) };
 }

@@ -103,6 +103,7 @@ class ScriptedRabbit {
   management(): ClusterManagement {
     return {
       nodes: async () => [...this.members].map(([name, running]) => ({ name, type: "disc" as const, running })),
+      runtime: async () => ({ version: "3.10.8", metadataStore: "mnesia" }),
       durableClassicQueuesOn: async () => [],
       quorumQueues: async () => {
         this.quorumListings++;

@@ -30,6 +30,7 @@ const unreachableManagement = (): ClusterManagement => {
   };
   return {
     nodes: () => fail("nodes"),
+    runtime: () => fail("runtime"),
     durableClassicQueuesOn: () => fail("durableClassicQueuesOn"),
     quorumQueues: () => fail("quorumQueues"),
     vhostsWithStreams: () => fail("vhostsWithStreams"),

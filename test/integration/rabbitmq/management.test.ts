@@ -7,6 +7,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ManagementApiError, ManagementClient, type AttemptEvent } from "../../../operator/rabbitmq/management.js";
 import { Reachability } from "../../../operator/rabbitmq/reachability.js";
+import { managementOf } from "../../../operator/controllers/rabbit-cluster/management-adapter.js";
 import { freePort } from "../../../dev/ports.js";
 import { useRabbitCluster } from "../../harness/rabbitmq/use-rabbit-cluster.js";
 import { publishPersistent } from "../../../dev/workloads.js";
@@ -47,6 +48,20 @@ describe("management API client against a real cluster", () => {
       expect(overview.clusterName).not.toBe("");
       expect(overview.objectTotals.exchanges).toBeGreaterThan(0);
       expect(await client.whoami()).toEqual({ name: rabbit.admin.username, tags: ["administrator"] });
+    });
+
+    it("lists the feature flags with the states rabbitmqctl reports; the controller's runtime view reads Mnesia and the nodes' version from them", async () => {
+      const flags = await client.listFeatureFlags();
+      const cli = JSON.parse(await rabbit.rabbitmqctl(rabbit.nodes[0]!, ["list_feature_flags", "name", "state", "--formatter", "json", "-q"])) as {
+        name: string;
+        state: string;
+      }[];
+      expect(flags.length).toBeGreaterThan(5);
+      expect([...flags].sort((a, b) => a.name.localeCompare(b.name))).toEqual([...cli].sort((a, b) => a.name.localeCompare(b.name)));
+      expect(flags).toContainEqual({ name: "quorum_queue", state: "enabled" });
+      // 3.10 has no Khepri at all: no khepri_db flag, so Mnesia.
+      expect(flags.map((flag) => flag.name)).not.toContain("khepri_db");
+      expect(await managementOf(client).runtime()).toEqual({ version: (await client.overview()).rabbitmqVersion, metadataStore: "mnesia" });
     });
 
     it("lists the nodes with their types, and gets one by name", async () => {

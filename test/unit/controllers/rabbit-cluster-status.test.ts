@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { containerFailure, type ClusterObservation } from "../../../operator/controllers/rabbit-cluster/observation.js";
-import { allReplicasReady, clusterAvailable, ready, statusDetails } from "../../../operator/controllers/rabbit-cluster/status.js";
+import { allReplicasReady, clusterAvailable, ramNodesRefused, ready, statusDetails } from "../../../operator/controllers/rabbit-cluster/status.js";
 import { nodeName } from "../../../operator/resources/names.js";
 import { cluster } from "../fixtures.js";
 
@@ -140,6 +140,30 @@ describe("RabbitCluster conditions", () => {
     expect(condition).toMatchObject({ status: "False", reason: "MembershipMismatch" });
     expect(condition.message).toContain("demo-ram-0.demo-nodes.messaging.svc.cluster.local is a disc node, not ram");
     expect(condition.message).toContain("demo-disc-2.demo-nodes.messaging.svc.cluster.local is a member but not declared");
+  });
+
+  it("refuse ram nodes on a cluster whose metadata store is Khepri, which made them disc nodes, and say the way out", () => {
+    const o = { ...observation(), runtime: { version: "4.0.5", metadataStore: "khepri" as const } };
+    // What RabbitMQ does when khepri_db is enabled: every ram node becomes a disc node.
+    o.rabbitNodes = o.rabbitNodes!.map((node) => ({ ...node, type: "disc" as const }));
+    const condition = ready(c, o, domain, ok);
+    expect(condition).toMatchObject({ status: "False", reason: "RamNodesUnsupported" });
+    expect(condition.message).toContain("RabbitMQ 4.0.5 keeps its metadata in Khepri (feature flag khepri_db is enabled)");
+    expect(condition.message).toContain("Declare spec.nodes.ram: 0 and spec.nodes.disc: 3");
+    // Without ram nodes declared, Khepri is no problem.
+    expect(ramNodesRefused(cluster({ nodes: { disc: 3, ram: 0 } }), o)).toBeUndefined();
+  });
+
+  it("show the version and metadata store RabbitMQ reports, and the deprecated ram node type on 4.x only", () => {
+    const on4 = { ...observation(), runtime: { version: "4.0.5", metadataStore: "mnesia" as const } };
+    const details = statusDetails(c, on4, domain);
+    expect(details.rabbitmq).toMatchObject({ version: "4.0.5", metadataStore: "mnesia" });
+    expect(details.rabbitmq?.deprecatedFeaturesUsed).toHaveLength(1);
+    expect(details.rabbitmq?.deprecatedFeaturesUsed?.[0]).toMatch(/^ram_node_type: ram nodes are deprecated since RabbitMQ 4.0/);
+    expect(ready(c, on4, domain, ok)).toMatchObject({ status: "True" });
+    const on310 = { ...observation(), runtime: { version: "3.10.8", metadataStore: "mnesia" as const } };
+    expect(statusDetails(c, on310, domain).rabbitmq).toEqual({ version: "3.10.8", metadataStore: "mnesia" });
+    expect(statusDetails(c, observation(), domain)).not.toHaveProperty("rabbitmq");
   });
 
   it("say why the cluster is unavailable", () => {

@@ -89,6 +89,7 @@ function harness(c: RabbitCluster, observation: ClusterObservation, options: Fak
   };
   const management: ClusterManagement = {
     nodes: async () => [],
+    runtime: async () => ({ version: "3.10.8", metadataStore: "mnesia" }),
     durableClassicQueuesOn: async () => options.durableClassicQueuesOn ?? [],
     quorumQueues: async () => [],
     vhostsWithStreams: async () => [...new Set((options.streams ?? []).map((s) => s.vhost))],
