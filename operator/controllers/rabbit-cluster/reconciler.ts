@@ -98,7 +98,16 @@ export class RabbitClusterReconciler implements Reconciler {
     }
     let observation = await this.observe(cluster, context);
     throwIfStopped(signal);
-    const missingPlugins = await this.missingPlugins(cluster, observation, signal);
+    let missingPlugins: string | undefined;
+    try {
+      missingPlugins = await this.missingPlugins(cluster, observation, signal);
+    } catch (error) {
+      if (signal.aborted) throw error;
+      // Nothing is rolled out unchecked; the queue asks again, with backoff.
+      const message = `could not list the plugins of image ${cluster.spec.image} (asked of a pod running it), so the configuration is not rolled out: ${error instanceof Error ? error.message : String(error)}`;
+      await this.writeStatus(cluster, observation, blocked("PluginCheckFailed", message), false);
+      throw error;
+    }
     if (missingPlugins) {
       // Rolling it out would crash-loop the first node restarted: keep what runs.
       await this.event(cluster, "Warning", "UnknownPlugins", missingPlugins);

@@ -79,7 +79,11 @@ class ScriptedRabbit {
       },
       growQuorumQueues: async (from, node) => void this.calls.push(`grow ${node} from ${from}`),
       streams: async (_pod, vhost) => this.streams.filter((s) => s.vhost === vhost).map((s) => ({ ...s, members: [...s.members] })),
-      availablePlugins: async (pod) => (this.calls.push(`plugins of ${pod}`), ["rabbitmq_management", "rabbitmq_prometheus", "rabbitmq_shovel"]),
+      availablePlugins: async (pod) => {
+        this.calls.push(`plugins of ${pod}`);
+        this.fail("plugins");
+        return ["rabbitmq_management", "rabbitmq_prometheus", "rabbitmq_shovel"];
+      },
       addStreamReplica: async (from, stream, node) => {
         this.calls.push(`add stream replica ${stream.name} on ${node} from ${from}`);
         const members = this.streams.find((s) => s.name === stream.name)!.members;
@@ -366,5 +370,31 @@ describe("RabbitCluster configuration its image cannot run", () => {
     await apply(clients, clusterObject("delta", 3, { rabbitmq: { additionalPlugins: ["rabbitmq_shovel"] } }));
     await waitFor("the plugin in the configuration", async () => (await serverConfig())?.includes("rabbitmq_shovel") ?? false, { timeoutMs: 30_000 });
     expect(await serverConfig()).not.toContain("rabbitmq_no_such_plugin");
+  });
+});
+
+describe("RabbitCluster whose image cannot be asked for its plugins", () => {
+  it("says so in ReconcileSuccess with the command's words, rolls nothing out, and goes on once the image answers", async () => {
+    rabbit = new ScriptedRabbit();
+    // Until told otherwise: the clusters of earlier tests run the same image, and one answer serves them all.
+    rabbit.failures.set("plugins", Number.POSITIVE_INFINITY);
+    await startOperator();
+    await apply(clients, clusterObject("echo", 3));
+    await waitFor("the disc StatefulSet", async () => (await discReplicas("echo").catch(() => undefined)) === 3, { timeoutMs: 30_000 });
+    await createPods("echo", 3);
+    await waitFor(
+      "ReconcileSuccess=False PluginCheckFailed",
+      async () => condition(await getCluster("echo"), "ReconcileSuccess")?.reason === "PluginCheckFailed",
+      { timeoutMs: 30_000 },
+    );
+    const failed = condition(await getCluster("echo"), "ReconcileSuccess")!;
+    expect(failed.message).toContain("could not list the plugins of image localhost/rabbit-operator/rabbitmq:3.10.8");
+    expect(failed.message).toContain("plugins: connection reset by peer (injected)");
+    expect(condition(await getCluster("echo"), "Ready")?.status).toBe("False");
+    expect(await events("echo")).toContain("PluginCheckFailed");
+    // Asked again (with backoff) until it answers, then Ready.
+    rabbit.failures.delete("plugins");
+    await waitFor("Ready once the image answers", async () => condition(await getCluster("echo"), "Ready")?.status === "True", { timeoutMs: 60_000 });
+    expect(rabbit.calls.filter((call) => call.startsWith("plugins of ")).length).toBeGreaterThanOrEqual(3);
   });
 });
