@@ -37,7 +37,7 @@ function rabbitmqSeries(value: string): RabbitmqSeries {
   throw new Error(`RABBIT_OPERATOR_RABBITMQ_SERIES=${value}: one of ${Object.keys(RABBITMQ_RELEASES).join(", ")}`);
 }
 
-const RECIPE = 1;
+const RECIPE = 2;
 
 export function rabbitmqImageRef(series: RabbitmqSeries): string {
   return `localhost/rabbit-operator/rabbitmq:${RABBITMQ_RELEASES[series].version}`;
@@ -82,10 +82,18 @@ async function buildRabbitmqRootfs(release: RabbitmqRelease, rootfs: string) {
 
   // Debian's /usr/sbin/rabbitmq* wrappers switch user and log to files; the scripts of the
   // release itself run as whoever calls them. They source rabbitmq-env from their own
-  // directory, so the directory goes on PATH (a symlink elsewhere would not work).
-  const sbin = `/usr/lib/rabbitmq/lib/rabbitmq_server-${release.version}/sbin`;
+  // directory, so the directory goes on PATH (a symlink elsewhere would not work). The wrappers
+  // also tell the CLI where the plugins are, which 4.0's CLI cannot find by itself
+  // (`rabbitmq-plugins list`: plugins_dir_does_not_exist); the server finds them either way.
+  const home = `/usr/lib/rabbitmq/lib/rabbitmq_server-${release.version}`;
   return {
-    env: [`PATH=${sbin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`, "HOME=/var/lib/rabbitmq", "LANG=C.UTF-8", "LC_ALL=C.UTF-8"],
+    env: [
+      `PATH=${home}/sbin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+      `RABBITMQ_PLUGINS_DIR=${home}/plugins`,
+      "HOME=/var/lib/rabbitmq",
+      "LANG=C.UTF-8",
+      "LC_ALL=C.UTF-8",
+    ],
     user: `${RABBITMQ_UID}:${RABBITMQ_UID}`,
     workingDir: "/var/lib/rabbitmq",
     cmd: ["rabbitmq-server"],
