@@ -60,7 +60,7 @@ export function addRabbitClusterController(manager: Manager, options: RabbitClus
       clusterDomain: options.clusterDomain,
       management: options.management,
       nodeOperations: options.nodeOperations,
-      readPreviousLog: (namespace, name, container) => core.readNamespacedPodLog({ namespace, name, container, previous: true, tailLines: 80 }),
+      readLog: (namespace, name, container, previous) => core.readNamespacedPodLog({ namespace, name, container, previous, tailLines: 80 }),
       readSecret: (namespace, name) => readSecret(manager.clients, namespace, name),
       logger: manager.logger.child({ controller: "rabbitcluster" }),
     }),

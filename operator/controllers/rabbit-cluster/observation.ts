@@ -83,7 +83,7 @@ const MAX_FAILURE_LINES = 8;
  * last exit, and the last lines it logged (its termination message); undefined while it runs or
  * is merely starting.
  */
-export function containerFailure(status: V1ContainerStatus | undefined, previousLog?: string): string | undefined {
+export function containerFailure(status: V1ContainerStatus | undefined, failedRunLog?: string): string | undefined {
   if (!status || status.ready) return undefined;
   const waiting = status.state?.waiting?.reason;
   const terminated = status.state?.terminated ?? status.lastState?.terminated;
@@ -92,7 +92,7 @@ export function containerFailure(status: V1ContainerStatus | undefined, previous
   const parts = [waiting ?? failedExit?.reason ?? "Error"];
   // RabbitMQ exits 0 when it fails to boot ("Kernel pid terminated"): the exit is named anyway.
   if (terminated) parts.push(`exit code ${terminated.exitCode}${status.restartCount ? ` after ${status.restartCount} restarts` : ""}`);
-  const lines = bootErrors(previousLog ?? "") ?? lastLines(failedExit?.message ?? status.state?.waiting?.message ?? "");
+  const lines = bootErrors(failedRunLog ?? "") ?? lastLines(failedExit?.message ?? status.state?.waiting?.message ?? "");
   return `${parts.join(", ")}${lines.length > 0 ? `: ${lines.join(" | ")}` : ""}`;
 }
 

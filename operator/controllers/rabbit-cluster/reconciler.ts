@@ -50,8 +50,8 @@ export interface RabbitClusterReconcilerOptions {
   management: (cluster: RabbitCluster, credentials: { username: string; password: string }) => ClusterManagement;
   /** What runs inside a namespace's node pods; default RabbitMQ's CLI tools over pods/exec. */
   nodeOperations?: (namespace: string) => NodeOperations;
-  /** The log of a container's previous run (its last lines), to say why a failing node failed. */
-  readPreviousLog?: (namespace: string, pod: string, container: string) => Promise<string>;
+  /** The last lines a container logged, in its current run or its previous one, to say why a failing node failed. */
+  readLog?: (namespace: string, pod: string, container: string, previous: boolean) => Promise<string>;
   /** Reads a Secret from the API server, past the cache; undefined when it does not exist. */
   readSecret?: (namespace: string, name: string) => Promise<V1Secret | undefined>;
   logger: Logger;
@@ -283,12 +283,15 @@ export class RabbitClusterReconciler implements Reconciler {
       const terminating = Boolean(pod.metadata?.deletionTimestamp);
       const readyCondition = isPodReady(pod);
       const container = pod.status?.containerStatuses?.find((c) => c.name === RABBITMQ_CONTAINER);
-      // Only for a pod that fails: its previous life's log says why, in RabbitMQ's words.
-      const failing = containerFailure(container) !== undefined && (container?.restartCount ?? 0) > 0;
-      const previousLog = failing
-        ? await this.options.readPreviousLog?.(namespace!, pod.metadata!.name!, RABBITMQ_CONTAINER).catch(() => undefined)
+      // Only for a pod that fails: the log of the run that failed says why, in RabbitMQ's words.
+      // Its termination message is only the log's last 2 KB, which RabbitMQ 4's crash report
+      // fills: the cause comes before it. A run that just ended is the current one, until restarted.
+      const endedNow = container?.state?.terminated !== undefined;
+      const failing = containerFailure(container) !== undefined && (endedNow || (container?.restartCount ?? 0) > 0);
+      const failedRunLog = failing
+        ? await this.options.readLog?.(namespace!, pod.metadata!.name!, RABBITMQ_CONTAINER, !endedNow).catch(() => undefined)
         : undefined;
-      const failure = containerFailure(container, previousLog);
+      const failure = containerFailure(container, failedRunLog);
       const image = pod.spec?.containers.find((c) => c.name === RABBITMQ_CONTAINER)?.image;
       pods.push({
         name: pod.metadata!.name!,
@@ -309,8 +312,10 @@ export class RabbitClusterReconciler implements Reconciler {
     if (!pods.some((p) => p.ready)) return { ...observation, rabbitError: "no RabbitMQ node is ready yet" };
     try {
       const management = this.management(cluster, context);
-      const [rabbitNodes, runtime] = await Promise.all([management.nodes(), management.runtime()]);
-      const withNodes = { ...observation, rabbitNodes, runtime };
+      // What RabbitMQ says it is only informs status and the ram node check: a failure to ask
+      // (a slow overview, say) must not make the cluster look unreachable.
+      const [rabbitNodes, runtime] = await Promise.all([management.nodes(), management.runtime().catch(() => undefined)]);
+      const withNodes = { ...observation, rabbitNodes, ...(runtime ? { runtime } : {}) };
       if (!mayGrowQuorumQueues(cluster, withNodes, this.options.clusterDomain)) return withNodes;
       return { ...withNodes, quorumQueues: await management.quorumQueues() };
     } catch (error) {
