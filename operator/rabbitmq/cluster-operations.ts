@@ -113,11 +113,11 @@ export function exactPattern(names: readonly string[]): string {
 
 /**
  * `rabbitmq-queues check_if_node_is_quorum_critical --formatter json`. RabbitMQ 4 lists streams
- * too, and a stream of one or two replicas always: it would block every removal and restart for
- * good. The operator moves a leaving node's stream replicas itself (moveStreamReplicas), and a
- * restart leaves a small stream unavailable only while its node is down, so streams do not count.
- * Quorum queues and critical processes (4.x: the stream coordinator, Khepri's metadata store) do.
- * Output that is not the expected report counts as critical: a node is never let go unchecked.
+ * too, and a stream of one or two replicas always, which would block every removal and restart
+ * for good: they come apart from the rest, for the step to judge (a leaving node's replicas are
+ * moved; a restart waits only for streams of three or more). Quorum queues and critical
+ * processes (4.x: the stream coordinator, Khepri's metadata store) make the node critical. Output
+ * that is not the expected report counts as critical: a node is never let go unchecked.
  */
 export function parseQuorumCritical(exitCode: number, output: string): QuorumCheck {
   if (exitCode === 0) return { critical: false, detail: "" };
@@ -127,11 +127,14 @@ export function parseQuorumCritical(exitCode: number, output: string): QuorumChe
   } catch {
     return { critical: true, detail: output };
   }
-  if (!report || !Array.isArray(report.queues)) return { critical: true, detail: output };
-  const blocking = (report.queues as { readable_name?: unknown; name?: unknown; type?: unknown }[]).filter((entry) => !STREAM_TYPES.has(String(entry.type)));
-  if (blocking.length === 0) return { critical: false, detail: "" };
+  if (!report || !Array.isArray(report.queues) || report.queues.length === 0) return { critical: true, detail: output };
+  const entries = report.queues as { readable_name?: unknown; name?: unknown; virtual_host?: unknown; type?: unknown }[];
+  const isStream = (entry: (typeof entries)[number]) => STREAM_TYPES.has(String(entry.type));
+  const streams = entries.filter(isStream).map((entry) => ({ vhost: String(entry.virtual_host), name: String(entry.name) }));
+  const blocking = entries.filter((entry) => !isStream(entry));
+  if (blocking.length === 0) return { critical: false, detail: "", streams };
   const named = blocking.map((entry) => `${String(entry.readable_name ?? entry.name)}${entry.type === "process" ? " (a process of the cluster)" : ""}`);
-  return { critical: true, detail: `${typeof report.message === "string" ? report.message : "critical"}: ${named.join(", ")}` };
+  return { critical: true, detail: `${typeof report.message === "string" ? report.message : "critical"}: ${named.join(", ")}`, streams };
 }
 
 /** How the check names a stream's type: RabbitMQ 4 gives the queue type's module. */

@@ -2,8 +2,11 @@
 // CLI tools offer these and the management API does not. rabbitmq/cluster-operations.ts provides
 // it over pods/exec; unit tests provide fakes, to break any step on purpose.
 export interface QuorumCheck {
+  /** Quorum queues or critical processes would lose their majority (streams aside). */
   critical: boolean;
   detail: string;
+  /** Streams the check listed (RabbitMQ 4 lists them; 3.10 does not), not counted in `critical`. */
+  streams?: { vhost: string; name: string }[];
 }
 
 export interface StreamReplica {

@@ -119,11 +119,35 @@ export class ClusterStepExecutor implements ClusterSteps {
         requeueAfterMs: 15_000,
       };
     }
+    const streams = await this.streamsLosingMajority(step.pod, critical.streams ?? []);
+    if (streams.length > 0) {
+      return {
+        blocked: blocked("RollingRestartWaiting", `${step.pod} waits to restart: streams would lose their majority without it: ${listSome(streams)}`),
+        requeueAfterMs: 15_000,
+      };
+    }
     this.env.log.info("restarting pod for a new template", { pod: step.pod });
     throwIfStopped(signal);
     await this.env.event("Normal", "RollingRestart", `restarting ${step.pod} to apply a configuration or image change`);
     await this.env.writes.deletePod(step.pod);
     return { requeueAfterMs: SETTLING_REQUEUE_MS };
+  }
+
+  /**
+   * Of the streams the quorum check listed, those of three or more replicas, as "vhost/name (N
+   * replicas)". One of one or two replicas is listed whenever any replica runs on the node, and
+   * can only be unavailable while it restarts: waiting would never end.
+   */
+  private async streamsLosingMajority(pod: string, listed: { vhost: string; name: string }[]): Promise<string[]> {
+    const losing: string[] = [];
+    for (const vhost of new Set(listed.map((stream) => stream.vhost))) {
+      const members = new Map((await this.env.operations.streams(pod, vhost, this.env.signal)).map((stream) => [stream.name, stream.members.length]));
+      for (const stream of listed.filter((s) => s.vhost === vhost)) {
+        const replicas = members.get(stream.name) ?? 0;
+        if (replicas >= 3) losing.push(`${inVhost(vhost, stream.name)} (${replicas} replicas)`);
+      }
+    }
+    return losing;
   }
 
   /** Why this node may not leave now (a blocking condition), or undefined when it may. */

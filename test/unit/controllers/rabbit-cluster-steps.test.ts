@@ -329,6 +329,26 @@ describe("RabbitCluster steps, carried out through their port", () => {
     expect(free.events[0]).toMatch(/^Normal RollingRestart:/);
   });
 
+  it("restartPod waits for a stream of three replicas the check lists (RabbitMQ 4), not for one of two, which would wait for ever", async () => {
+    const [d0, d1, d2] = [0, 1, 2].map((ordinal) => node(scaledTo3, "disc", ordinal)) as [string, string, string];
+    const streams = [
+      { vhost: "/", name: "audit", members: [d0, d1, d2] },
+      { vhost: "/", name: "clicks", members: [d1, d2] },
+    ];
+    const listed = (names: string[]) => () => ({ critical: false, detail: "", streams: names.map((name) => ({ vhost: "/", name })) });
+    const three = harness(scaledTo3, observe(pods({ disc: 3 })), { streams, quorumCritical: listed(["audit", "clicks"]) });
+    const waiting = await performStep(three.executor, { kind: "restartPod", pod: "demo-disc-1", node: d1 });
+    expect(waiting.blocked).toMatchObject({
+      reason: "RollingRestartWaiting",
+      message: "demo-disc-1 waits to restart: streams would lose their majority without it: audit (3 replicas)",
+    });
+    expect(three.calls).toEqual(["quorumCritical demo-disc-1", "streams demo-disc-1 /"]);
+
+    const two = harness(scaledTo3, observe(pods({ disc: 3 })), { streams, quorumCritical: listed(["clicks"]) });
+    await performStep(two.executor, { kind: "restartPod", pod: "demo-disc-1", node: d1 });
+    expect(two.calls.at(-1)).toBe("deletePod demo-disc-1");
+  });
+
   it("restartPod replaces a failing pod without asking its node", async () => {
     const failing = pods({ disc: 3 }, { name: "demo-disc-2", ready: false, failure: "CrashLoopBackOff" });
     const { calls, executor } = harness(scaledTo3, observe(failing));

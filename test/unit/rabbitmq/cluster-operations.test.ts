@@ -45,7 +45,11 @@ describe("parseQuorumCritical (rabbitmq-queues check_if_node_is_quorum_critical 
 
   it("names the quorum queues that would lose their majority, as 3.10 and 4.0 type them", () => {
     const on310 = parseQuorumCritical(69, report([{ readable_name: "queue 'orders' in vhost '/'", name: "orders", virtual_host: "/", type: "quorum" }]));
-    expect(on310).toEqual({ critical: true, detail: `Node ${node} reported local queues with minimum online quorum: queue 'orders' in vhost '/'` });
+    expect(on310).toEqual({
+      critical: true,
+      detail: `Node ${node} reported local queues with minimum online quorum: queue 'orders' in vhost '/'`,
+      streams: [],
+    });
     const on40 = parseQuorumCritical(
       69,
       report([{ readable_name: "queue 'orders' in vhost '/'", name: "orders", virtual_host: "/", type: "rabbit_quorum_queue" }]),
@@ -55,15 +59,17 @@ describe("parseQuorumCritical (rabbitmq-queues check_if_node_is_quorum_critical 
 
   it("does not count streams, which RabbitMQ 4 lists (one of one or two replicas always), and counts the cluster's critical processes", () => {
     const stream = { readable_name: "queue 'events' in vhost '/'", name: "events", virtual_host: "/", type: "rabbit_stream_queue" };
-    expect(parseQuorumCritical(69, report([stream]))).toEqual({ critical: false, detail: "" });
+    expect(parseQuorumCritical(69, report([stream]))).toEqual({ critical: false, detail: "", streams: [{ vhost: "/", name: "events" }] });
     const coordinator = { readable_name: "rabbit_stream_coordinator", name: "rabbit_stream_coordinator", virtual_host: "(not applicable)", type: "process" };
     expect(parseQuorumCritical(69, report([stream, coordinator]))).toEqual({
       critical: true,
       detail: `Node ${node} reported local queues with minimum online quorum: rabbit_stream_coordinator (a process of the cluster)`,
+      streams: [{ vhost: "/", name: "events" }],
     });
   });
 
-  it("counts output it cannot read as critical, with the output as the reason", () => {
+  it("counts output it cannot read as critical, with the output as the reason, and a failed check that names nothing", () => {
+    expect(parseQuorumCritical(69, report([]))).toMatchObject({ critical: true });
     expect(parseQuorumCritical(70, "Error: unable to perform an operation on node")).toEqual({
       critical: true,
       detail: "Error: unable to perform an operation on node",
