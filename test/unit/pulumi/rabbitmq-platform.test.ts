@@ -33,7 +33,7 @@ describe("pulumi/examples/rabbitmq-platform with the dev stack's configuration",
   it("declares a 3 disc + 2 ram cluster in its namespace, with the configured image", () => {
     const cluster = engine.find(CR("RabbitCluster"), "demo");
     expect(cluster.inputs.metadata).toMatchObject({ name: "demo", namespace: "messaging" });
-    expect(cluster.inputs.spec).toMatchObject({ image: "rabbitmq:4.1-management", nodes: { disc: 3, ram: 2 }, persistence: { storage: "10Gi" } });
+    expect(cluster.inputs.spec).toMatchObject({ image: "rabbitmq:4.0-management", nodes: { disc: 3, ram: 2 }, persistence: { storage: "10Gi" } });
     expect(engine.find("kubernetes:core/v1:Namespace", "namespace").inputs).toMatchObject({ metadata: { name: "messaging" } });
   });
 
