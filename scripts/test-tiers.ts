@@ -1,11 +1,13 @@
-// `npm test`'s test run: the tiers in two vitest processes side by side, unit + integration (a
-// control plane and RabbitMQ processes on this machine) and e2e (a kind cluster). Each project of
-// one vitest process runs after the other when its files may not run in parallel (vitest groups
-// them in one sequential worker), and neither tier uses more than a part of the machine: side by
-// side they take about as long as the longer one. Their JSON reports are merged into the one that
-// .ci/run reads. With arguments, it is a plain `vitest run` with them.
+// `npm test`'s test run: the tiers in two lanes side by side. One lane runs unit + integration (a
+// control plane and RabbitMQ processes on this machine), then the e2e files that prove RabbitMQ
+// 4.0 (a kind cluster of its own); the other runs the whole e2e tier on RabbitMQ 3.10 (a kind
+// cluster). Vitest itself would run the projects one after the other (files that may not run in
+// parallel share one sequential worker), and none of them uses more than a part of the machine.
+// Each run has its own JSON report; they are merged into the one .ci/run reads. With arguments,
+// it is a plain `vitest run` with them.
 import { spawn } from "node:child_process";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 
@@ -17,12 +19,27 @@ const vitest = join(root, "node_modules", ".bin", "vitest");
 interface Run {
   label: string;
   projects: string[];
+  /** All of the projects' files unless given. */
+  files?: string[];
+  env?: Record<string, string>;
 }
 
-const RUNS: Run[] = [
-  { label: "unit+integration", projects: ["unit", "integration"] },
-  { label: "e2e", projects: ["e2e"] },
+/** The lanes run side by side; the runs of a lane one after the other. */
+const LANES: Run[][] = [
+  [
+    { label: "unit+integration", projects: ["unit", "integration"] },
+    {
+      label: "e2e rabbitmq 4.0",
+      projects: ["e2e"],
+      files: ["test/e2e/rabbit-cluster-controller.test.ts", "test/e2e/product.test.ts"],
+      env: { RABBIT_OPERATOR_RABBITMQ_SERIES: "4.0" },
+    },
+  ],
+  [{ label: "e2e rabbitmq 3.10", projects: ["e2e"], env: { RABBIT_OPERATOR_RABBITMQ_SERIES: "3.10" } }],
 ];
+
+/** Settings that point a run at one given cluster or image: two lanes would share them. */
+const SHARED_TARGETS = ["RABBIT_OPERATOR_TEST_KUBECONFIG", "RABBIT_OPERATOR_RABBITMQ_IMAGE"];
 
 /** The counts of vitest's JSON report (Jest's format) that are summed across runs. */
 const COUNTS = [
@@ -76,50 +93,77 @@ async function readReport(path: string): Promise<Report | undefined> {
 
 function merge(finished: Finished[]): Report {
   const merged: Report = { success: true, startTime: Math.min(...finished.map((f) => f.report?.startTime ?? Date.now())), testResults: [] };
-  for (const { report, status } of finished) {
-    // A run that wrote no report failed before or outside its tests: it counts as one failure.
-    if (!report) {
-      merged.numFailedTests = (merged.numFailedTests ?? 0) + 1;
-      merged.success = false;
-      continue;
+  for (const { run, report, status } of finished) {
+    for (const count of COUNTS) merged[count] = (merged[count] ?? 0) + (report?.[count] ?? 0);
+    // A run that failed outside its tests (no report, a global setup that threw) counts as one failure.
+    if (status !== 0 && !report?.numFailedTests) merged.numFailedTests = (merged.numFailedTests ?? 0) + 1;
+    merged.success = merged.success && report?.success === true && status === 0;
+    // The same file may run in two lanes: each result says which.
+    for (const result of report?.testResults ?? []) {
+      const named = result as { name?: string };
+      merged.testResults!.push({ ...named, name: `[${run.label}] ${named.name ?? ""}` });
     }
-    for (const count of COUNTS) merged[count] = (merged[count] ?? 0) + (report[count] ?? 0);
-    merged.success = merged.success && report.success === true && status === 0;
-    merged.testResults!.push(...(report.testResults ?? []));
   }
   return merged;
+}
+
+async function runInLane(run: Run): Promise<Finished> {
+  const reportPath = join(REPORT_DIR, `${run.label.replace(/[^a-z0-9.+-]+/g, "-")}.json`);
+  // An earlier run's report must not stand in for one this run did not write.
+  await rm(reportPath, { force: true });
+  const begun = Date.now();
+  const child = runVitest(
+    [...run.projects.flatMap((project) => ["--project", project]), ...(run.files ?? [])],
+    { ...process.env, ...run.env, VITEST_JSON_REPORT: reportPath },
+    `[${run.label}]`,
+  );
+  running.add(child);
+  const status = await child.done;
+  running.delete(child);
+  const seconds = Math.round((Date.now() - begun) / 1000);
+  console.log(`[${run.label}] finished in ${seconds} s with status ${status}`);
+  const report = await readReport(reportPath);
+  return { run, status, seconds, ...(report ? { report } : {}) };
+}
+
+const running = new Set<ReturnType<typeof runVitest>>();
+let stopping = false;
+
+async function runLane(lane: Run[]): Promise<Finished[]> {
+  const finished: Finished[] = [];
+  for (const run of lane) {
+    if (stopping) break;
+    finished.push(await runInLane(run));
+  }
+  return finished;
 }
 
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
   if (args.length > 0) return runVitest(args, process.env).done;
+  const shared = SHARED_TARGETS.filter((name) => process.env[name]);
+  if (shared.length > 0) {
+    // One cluster or image for every run: one vitest run over every tier, as before the lanes.
+    console.log(`tiers: ${shared.join(", ")} set: one run of every tier on it, no lanes`);
+    return runVitest([], process.env).done;
+  }
+  const missing = LANES.flat()
+    .flatMap((run) => run.files ?? [])
+    .filter((file) => !existsSync(join(root, file)));
+  if (missing.length > 0) throw new Error(`scripts/test-tiers.ts names test files that do not exist: ${missing.join(", ")}`);
 
   await mkdir(REPORT_DIR, { recursive: true });
-  const started = RUNS.map((run) => {
-    const reportPath = join(REPORT_DIR, `${run.label}.json`);
-    const begun = Date.now();
-    const child = runVitest(
-      run.projects.flatMap((project) => ["--project", project]),
-      { ...process.env, VITEST_JSON_REPORT: reportPath },
-      `[${run.label}]`,
-    );
-    const finished = child.done.then(async (status): Promise<Finished> => {
-      const seconds = Math.round((Date.now() - begun) / 1000);
-      console.log(`[${run.label}] finished in ${seconds} s with status ${status}`);
-      const report = await readReport(reportPath);
-      return { run, status, seconds, ...(report ? { report } : {}) };
-    });
-    return { child, finished };
+  // Ctrl-C reaches the vitest processes from the terminal; a SIGTERM (CI) is passed on. Each
+  // vitest then stops its clusters in its global teardown.
+  process.on("SIGINT", () => (stopping = true));
+  process.on("SIGTERM", () => {
+    stopping = true;
+    for (const child of running) child.stop("SIGTERM");
   });
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    process.on(signal, () => {
-      for (const { child } of started) child.stop(signal);
-    });
-  }
-  const finished = await Promise.all(started.map((s) => s.finished));
+  const finished = (await Promise.all(LANES.map(runLane))).flat();
   await writeFile(REPORT, JSON.stringify(merge(finished)));
   console.log(`tiers: ${finished.map((f) => `${f.run.label} ${f.seconds} s (status ${f.status})`).join(", ")}`);
-  return finished.some((f) => f.status !== 0) ? 1 : 0;
+  return stopping || finished.some((f) => f.status !== 0) ? 1 : 0;
 }
 
 process.exitCode = await main();

@@ -5,7 +5,9 @@ import { join } from "node:path";
 import { Ajv } from "ajv";
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
-import { ALL_KINDS, API_VERSION, RabbitClusterSpec, buildCrd, withDefaults, type RabbitCluster } from "../../../operator/api/index.js";
+import { ALL_KINDS, API_VERSION, DEFAULT_IMAGE, RabbitClusterSpec, buildCrd, withDefaults, type RabbitCluster } from "../../../operator/api/index.js";
+import { imageVersion } from "../../../operator/resources/validation.js";
+import { RABBITMQ_RELEASES } from "../../../dev/images/rabbitmq-image.js";
 import { buildChildren, validateCluster } from "../../../operator/resources/index.js";
 import { context } from "../fixtures.js";
 
@@ -68,6 +70,18 @@ describe("examples/", async () => {
       expect(validateCluster(cluster)).toEqual([]);
       expect(buildChildren(cluster, context).length).toBeGreaterThan(0);
     }
+  });
+});
+
+describe("the RabbitMQ images named to users", () => {
+  it("are of the newest series the e2e tier runs: the CRD's default and every example cluster's", async () => {
+    const series = Object.keys(RABBITMQ_RELEASES).map((key) => imageVersion(`x:${key}`)!);
+    const newest = series.reduce((a, b) => (b.major > a.major || (b.major === a.major && b.minor > a.minor) ? b : a));
+    const images = [
+      DEFAULT_IMAGE,
+      ...(await examples()).filter(({ doc }) => doc.kind === "RabbitCluster").map(({ doc }) => (doc as unknown as RabbitCluster).spec.image),
+    ];
+    for (const image of images) expect(imageVersion(image), image).toEqual({ major: newest.major, minor: newest.minor });
   });
 });
 
