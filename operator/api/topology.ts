@@ -161,12 +161,33 @@ export const QueueSpec = topologySpec(
       default: false,
       ...validations(immutable("autoDelete")),
     }),
-    arguments: Arguments("queue"),
+    arguments: Type.Optional(
+      Type.Unsafe<Record<string, unknown>>({
+        description: "Optional queue arguments (x-* keys).",
+        type: "object",
+        "x-kubernetes-preserve-unknown-fields": true,
+        // Named so that a rule can see it: CEL sees no key of a free-form object.
+        properties: {
+          "x-max-priority": {
+            type: "integer",
+            minimum: 0,
+            maximum: 255,
+            description: "Highest message priority of a classic queue, up to 255 (RabbitMQ advises at most 10).",
+          },
+        },
+      }),
+    ),
   },
   [
     {
       rule: "self.type == 'classic' || (self.durable && !self.autoDelete)",
       message: "quorum queues and streams must be durable and cannot be autoDelete",
+    },
+    {
+      // RabbitMQ refuses the argument too, in words that do not say what to do instead.
+      rule: "self.type == 'classic' || !has(self.arguments) || !has(self.arguments.x__dash__max__dash__priority)",
+      message:
+        "quorum queues and streams take no x-max-priority: from RabbitMQ 4.0 a quorum queue delivers messages of priority 5 and above first without it (RabbitMQ 3.x quorum queues have no priorities); a classic queue takes x-max-priority",
     },
   ],
 );

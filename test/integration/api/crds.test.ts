@@ -92,6 +92,15 @@ describe("CEL rules", () => {
     expect(await rejection(queue({ type: "quorum", durable: false }, "transient-quorum"))).toContain("quorum queues and streams must be durable");
   });
 
+  it("refuse x-max-priority on quorum queues and streams, and take it on classic queues", async () => {
+    const quorum = await rejection(queue({ type: "quorum", arguments: { "x-max-priority": 5 } }, "prioritised-quorum"));
+    expect(quorum).toContain("quorum queues and streams take no x-max-priority");
+    expect(quorum).toContain("RabbitMQ 4.0");
+    expect(await rejection(queue({ type: "stream", arguments: { "x-max-priority": 5 } }, "prioritised-stream"))).toContain("take no x-max-priority");
+    await apply(clients, queue({ type: "classic", arguments: { "x-max-priority": 5 } }, "prioritised-classic"), { namespace: namespace.name });
+    await apply(clients, queue({ type: "quorum", arguments: { "x-delivery-limit": 5 } }, "limited-quorum"), { namespace: namespace.name });
+  });
+
   it("make identity fields immutable", async () => {
     await apply(clients, queue({ type: "quorum" }, "immutable"), { namespace: namespace.name });
     expect(await rejection(queue({ type: "classic" }, "immutable"))).toContain("type is immutable");
