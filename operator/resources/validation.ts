@@ -1,18 +1,14 @@
 // Checks of a RabbitCluster that the CRD schema cannot make: they depend on the image's RabbitMQ
 // version or on the content of free-form fields. The controller turns problems into
-// ReconcileSuccess=False with the problem's reason, and an Event.
+// ReconcileSuccess=False with the problem's reason, and an Event. (Its policies are judged when
+// they are declared, by the version the running cluster reports: rabbit-cluster/policies.ts.)
 import type { RabbitCluster } from "../api/index.js";
+import { atLeast, parseVersion, type RabbitMQVersion } from "../rabbitmq/versions.js";
 import { invalidConfigLines } from "./rabbitmq-config.js";
 
 export interface SpecProblem {
-  reason: "RamNodesUnsupported" | "ClassicMirroringRemoved" | "InvalidAdditionalConfig";
+  reason: "RamNodesUnsupported" | "InvalidAdditionalConfig";
   message: string;
-}
-
-export interface RabbitMQVersion {
-  major: number;
-  minor: number;
-  patch?: number;
 }
 
 /**
@@ -26,19 +22,8 @@ export function imageVersion(image: string): RabbitMQVersion | undefined {
   return parseVersion(tag);
 }
 
-/** "4.0.5", "v3.10", "4.1.4-management": the leading major.minor(.patch); undefined for anything else. */
-export function parseVersion(text: string): RabbitMQVersion | undefined {
-  const match = /^v?(\d+)\.(\d+)(?:\.(\d+))?(?:$|[-_.+])/.exec(text);
-  if (!match) return undefined;
-  return { major: Number(match[1]), minor: Number(match[2]), ...(match[3] ? { patch: Number(match[3]) } : {}) };
-}
-
-export const atLeast = (v: RabbitMQVersion, major: number, minor: number) => v.major > major || (v.major === major && v.minor >= minor);
-
 /** Ram nodes need the Mnesia metadata store: RabbitMQ 4.2 made Khepri the default, 4.3 the only one. */
 export const supportsRamNodes = (v: RabbitMQVersion) => !atLeast(v, 4, 2);
-/** Classic queue mirroring (ha-* policy keys) was removed in RabbitMQ 4.0. */
-export const supportsClassicMirroring = (v: RabbitMQVersion) => !atLeast(v, 4, 0);
 
 export function validateCluster(cluster: RabbitCluster): SpecProblem[] {
   const problems: SpecProblem[] = [];
@@ -48,17 +33,6 @@ export function validateCluster(cluster: RabbitCluster): SpecProblem[] {
       reason: "RamNodesUnsupported",
       message: `image ${cluster.spec.image} runs RabbitMQ ${version.major}.${version.minor}, whose Khepri metadata store has no ram nodes; use an image of RabbitMQ 4.1 or older, or set spec.nodes.ram to 0`,
     });
-  }
-  if (version && !supportsClassicMirroring(version)) {
-    for (const policy of cluster.spec.policies ?? []) {
-      const keys = Object.keys(policy.definition).filter((key) => key.startsWith("ha-"));
-      if (keys.length > 0) {
-        problems.push({
-          reason: "ClassicMirroringRemoved",
-          message: `policy ${policy.name} in vhost ${policy.vhost} sets ${keys.join(", ")}: classic queue mirroring was removed in RabbitMQ 4.0; use quorum queues`,
-        });
-      }
-    }
   }
   const badLines = invalidConfigLines(cluster.spec.rabbitmq?.additionalConfig ?? "");
   if (badLines.length > 0) {

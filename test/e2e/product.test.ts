@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { API_VERSION, GROUP, TOPOLOGY_KINDS } from "../../operator/api/index.js";
+import { atLeast, parseVersion } from "../../operator/rabbitmq/versions.js";
 import { run, waitFor } from "../../dev/exec.js";
 import { engine } from "../../dev/kind.js";
 import {
@@ -314,6 +315,36 @@ describe("the product, installed with the chart, declared as objects, used with 
       "routed.topic": ["topic-3", "topic-4", "topic-5"],
       "routed.headers": ["headers-eu-order"],
     });
+  }, 300_000);
+
+  it("applies a policy for quorum queues only where RabbitMQ has them (3.12+), and refuses it naming the version where not", async () => {
+    const { status } = await kubectlJson<Resource & { status?: { rabbitmq?: { version?: string } } }>(["-n", namespace, "get", RABBIT_CLUSTERS, cluster]);
+    const version = parseVersion(status?.rabbitmq?.version ?? "");
+    expect(version, "status.rabbitmq.version").toBeDefined();
+    const quorumOnly = policy("quorum-delivery-limit", { pattern: "^routed\\.direct$", applyTo: "quorum_queues", definition: { "delivery-limit": 5 } });
+    await kubectl(["apply", "-n", namespace, "-f", "-"], { input: JSON.stringify(quorumOnly) });
+    const admin = await readCredentials(namespace, `${cluster}-default-user`);
+    const management = await portForward(namespace, `pod/${cluster}-disc-0`, 15672, join(logDir, "management-disc-0.log"));
+    forwards.push(management);
+    const client = localManagement(admin, management.localPort);
+    const condition = async () =>
+      (await kubectlJson<Resource>(["-n", namespace, "get", `policies.${GROUP}`, quorumOnly.metadata.name])).status?.conditions?.find(
+        (c) => c.type === "Ready",
+      );
+    if (atLeast(version!, 3, 12)) {
+      await waitFor("the quorum-only policy Ready", async () => (await condition())?.status === "True", { timeoutMs: 60_000 });
+      expect(await client.getPolicy(vhost, "quorum-delivery-limit")).toMatchObject({ applyTo: "quorum_queues" });
+      await waitFor("routed.direct under the policy", async () => (await client.getQueue(vhost, "routed.direct"))?.policy === "quorum-delivery-limit", {
+        timeoutMs: 30_000,
+      });
+    } else {
+      await waitFor("the quorum-only policy refused", async () => (await condition())?.reason === "UnsupportedByRabbitMQVersion", { timeoutMs: 60_000 });
+      expect((await condition())?.message).toContain(
+        `applyTo: quorum_queues needs RabbitMQ 3.12 or later and this cluster runs RabbitMQ ${status!.rabbitmq!.version}`,
+      );
+      expect(await client.getPolicy(vhost, "quorum-delivery-limit")).toBeUndefined();
+    }
+    await kubectl(["-n", namespace, "delete", `policies.${GROUP}`, quorumOnly.metadata.name, "--timeout=60s"], { timeoutMs: 90_000 });
   }, 300_000);
 
   it("keeps a stream's messages for every reader: two readers from the first offset each read all of them, in order", async () => {

@@ -5,7 +5,8 @@ import type { V1ConfigMap, V1PersistentVolumeClaim, V1Pod, V1Secret, V1StatefulS
 import { RABBIT_CLUSTER, type Condition, type NodeType, type RabbitCluster, type RabbitClusterStatus } from "../../api/index.js";
 import { ClusterOperations, RABBITMQ_CONTAINER, podExecRunner } from "../../rabbitmq/cluster-operations.js";
 import { ManagementApiError } from "../../rabbitmq/management.js";
-import { buildChildren, clusterNames, newDefaultUser, newErlangCookie, validateCluster, type BuildContext } from "../../resources/index.js";
+import { parseVersion } from "../../rabbitmq/versions.js";
+import { buildChildren, clusterNames, imageVersion, newDefaultUser, newErlangCookie, validateCluster, type BuildContext } from "../../resources/index.js";
 import { NODE_TYPE_LABEL } from "../../resources/names.js";
 import { PEERS_KEY, enabledPlugins } from "../../resources/rabbitmq-config.js";
 import { ERLANG_COOKIE_KEY, secretValue } from "../../resources/secrets.js";
@@ -162,7 +163,18 @@ export class RabbitClusterReconciler implements Reconciler {
     throwIfStopped(signal);
     if (observation.rabbitNodes) {
       try {
-        policies = await this.syncPolicies(cluster, context);
+        const synced = await this.syncPolicies(cluster, context, observation);
+        policies = synced.managed;
+        if (synced.refused.length > 0 && reconcileSuccess.status === "True") {
+          reconcileSuccess = {
+            type: "ReconcileSuccess",
+            status: "False",
+            reason: "UnsupportedByRabbitMQVersion",
+            message: `not declared: ${synced.refused.join("; ")}`,
+          };
+        } else if (synced.ignored.length > 0 && reconcileSuccess.status === "True") {
+          reconcileSuccess = { ...reconcileSuccess, message: `${reconcileSuccess.message}; ${synced.ignored.join("; ")}` };
+        }
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         reconcileSuccess = { type: "ReconcileSuccess", status: "False", reason: "PolicyFailed", message };
@@ -410,13 +422,20 @@ export class RabbitClusterReconciler implements Reconciler {
     return this.options.now?.() ?? Date.now();
   }
 
-  private async syncPolicies(cluster: RabbitCluster, context: BuildContext): Promise<RabbitClusterStatus["policies"]> {
+  /** Declares spec.policies the cluster's version can take; says which it cannot, and what it ignores. */
+  private async syncPolicies(
+    cluster: RabbitCluster,
+    context: BuildContext,
+    observation: ClusterObservation,
+  ): Promise<{ managed: RabbitClusterStatus["policies"]; refused: string[]; ignored: string[] }> {
     const management = this.management(cluster, context);
     const declared = cluster.spec.policies ?? [];
-    const changes = policyChanges(declared, await management.policies(), cluster.status?.policies ?? []);
+    // What the nodes report; before they do, what the image's tag says.
+    const version = (observation.runtime && parseVersion(observation.runtime.version)) ?? imageVersion(cluster.spec.image);
+    const changes = policyChanges(declared, await management.policies(), cluster.status?.policies ?? [], version);
     for (const policy of changes.put) await management.putPolicy(policy);
     for (const key of changes.delete) await management.deletePolicy(key);
-    return declared.map(({ name, vhost }) => ({ name, vhost }));
+    return { managed: declared.map(({ name, vhost }) => ({ name, vhost })), refused: changes.refused, ignored: changes.ignored };
   }
 
   /** Writes status when it changed; returns whether the cluster is Ready. */

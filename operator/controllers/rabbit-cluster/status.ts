@@ -2,7 +2,7 @@
 // status only when the result differs from what is stored.
 import type { RabbitCluster, RabbitClusterStatus } from "../../api/index.js";
 import { clusterEndpoints, clusterNames, nodeName } from "../../resources/names.js";
-import { atLeast, parseVersion } from "../../resources/validation.js";
+import { atLeast, parseVersion } from "../../rabbitmq/versions.js";
 import type { ClusterObservation } from "./observation.js";
 import { NODE_TYPES } from "./observation.js";
 import { pendingRemoval } from "./plan.js";

@@ -6,6 +6,7 @@
 import type { V1Secret } from "@kubernetes/client-node";
 import type { ClusterReference, KindDefinition, ObjectMeta, TopologyStatus, User } from "../../api/index.js";
 import type { ManagementClient, TopologyListing } from "../../rabbitmq/management.js";
+import type { VersionedFeature } from "../../rabbitmq/versions.js";
 import type { ObjectWriter } from "../../runtime/apply.js";
 import type { KubeClients } from "../../runtime/clients.js";
 import type { KubeObject } from "../../runtime/kube-object.js";
@@ -123,6 +124,11 @@ export interface TopologyAdapter<R extends TopologyResource, Desired, Observed> 
   needs(resource: R): TopologyRef[];
   /** Which RabbitMQ objects this one is (read from the spec and status). */
   provides(resource: R): TopologyRef[];
+  /**
+   * The features it uses that only some RabbitMQ versions have (pure): judged by the version the
+   * cluster reports before anything is declared (rabbitmq/versions.ts).
+   */
+  features?(desired: Desired): VersionedFeature[];
   /** What a Ready message should add: settings RabbitMQ accepted but does not keep. */
   caveats?(desired: Desired, observed: Observed | undefined): string[];
   /** Status fields of this kind beyond observedGeneration and conditions. */

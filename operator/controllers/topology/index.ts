@@ -20,6 +20,7 @@ import { ConnectionSecretGuard, ConnectionSecretUsers } from "./connection-secre
 import { inClusterEndpoint, inClusterFirstNodeEndpoint, referenceKey, resolveConnection, type ConnectionLookups } from "./connection.js";
 import { DriftDetector, driftParticipant, type DriftParticipant } from "./drift.js";
 import { TOPOLOGY_ADAPTERS } from "./kinds/index.js";
+import { ClusterVersions } from "./cluster-versions.js";
 import { TopologyReconciler } from "./reconciler.js";
 import { SecretNotLoadedError, TopologySecrets, withSecretsLoaded } from "./secrets.js";
 import { isNotReady, isReadyForGeneration } from "./status.js";
@@ -82,6 +83,7 @@ export function addTopologyControllers(manager: Manager, options: TopologyContro
   // cluster answers again, what was put off for it comes back at once (see notAdmitted).
   const reachability = new Reachability({ onRecovered: (cluster) => wakeWaitingFor(cluster) });
   const clientOptions = { reachability, ...options.managementClientOptions };
+  const versions = new ClusterVersions();
   const managementClient = (connection: ManagementConnection) =>
     new ManagementClient(connection, {
       ...clientOptions,
@@ -158,6 +160,7 @@ export function addTopologyControllers(manager: Manager, options: TopologyContro
           events: manager.events,
           clients: manager.clients,
           managementClient,
+          versions,
           logger: manager.logger.child({ controller: name }),
           dependents: (object) => (adapter.deletionOrder ? dependentsOf(object, adapter.deletionOrder, dependencies) : []),
           onRepaired: (kind) => driftRepaired.inc({ kind }),

@@ -1,8 +1,8 @@
 // The one reconcile pattern of every topology kind. Per object:
 //   deleting   -> per deletionPolicy, delete it in RabbitMQ (or leave it), then drop the finalizer
-//   otherwise  -> finalizer; cluster reference -> connection; the kind's desired object; observe
-//                 it; declare only if it differs; status (written only when it changed); Events on
-//                 transitions.
+//   otherwise  -> finalizer; cluster reference -> connection; the kind's desired object; the
+//                 features it uses judged by the cluster's RabbitMQ version; observe it; declare
+//                 only if it differs; status (written only when it changed); Events on transitions.
 // Anything that stops it (a missing cluster, vhost or user; a refusal by RabbitMQ) becomes
 // Ready=False with the reason, and the reconcile throws so that the work queue retries with
 // exponential backoff. Drift is found in bulk elsewhere (drift.ts), which enqueues the objects
@@ -21,6 +21,8 @@ import { Problem, type PrepareContext, type TopologyAdapter, type TopologyLookup
 import { resolveConnection, type ClusterConnection, type ConnectionLookups } from "./connection.js";
 import { computeStatus, isReadyForGeneration, problemOf, type Outcome } from "./status.js";
 import { NotAdmittedError } from "../../rabbitmq/reachability.js";
+import { judgeFeatures } from "../../rabbitmq/versions.js";
+import type { ClusterVersions } from "./cluster-versions.js";
 
 /** Held by every topology object until RabbitMQ no longer needs it (deletionPolicy decides). */
 export const TOPOLOGY_FINALIZER = "rabbit.operator.dev/topology-deletion";
@@ -46,6 +48,8 @@ export interface TopologyReconcilerOptions<R extends TopologyResource, D, O> {
   events: EventRecorder;
   clients: KubeClients;
   managementClient: (connection: ManagementConnection) => ManagementClient;
+  /** The RabbitMQ version of a cluster, for objects that use features some versions lack. */
+  versions?: ClusterVersions;
   logger: Logger;
   now?: () => number;
   /**
@@ -92,9 +96,16 @@ export class TopologyReconciler<R extends TopologyResource, D, O> implements Rec
     const desired = await adapter.prepare(object, this.prepareContext("reconcile"));
     if (desired instanceof Problem) return this.fail(object, desired);
 
-    const client = this.options.managementClient(this.routed(connection, desired));
+    const routed = this.routed(connection, desired);
+    const client = this.options.managementClient(routed);
     const what = adapter.describe(desired);
     let caveats: string[] = [];
+    const features = adapter.features?.(desired) ?? [];
+    const version = features.length > 0 ? await this.options.versions?.of(routed, client) : undefined;
+    const verdicts = version ? judgeFeatures(features, version) : { refused: [], ignored: [] };
+    if (verdicts.refused.length > 0) {
+      return this.fail(object, new Problem("UnsupportedByRabbitMQVersion", `${capitalize(what)} is not declared: ${verdicts.refused.join("; ")}`), desired);
+    }
     try {
       let observed = await adapter.observe(client, desired);
       const differences = adapter.differences(desired, observed);
@@ -117,7 +128,7 @@ export class TopologyReconciler<R extends TopologyResource, D, O> implements Rec
           );
         }
       }
-      caveats = adapter.caveats?.(desired, observed) ?? [];
+      caveats = [...verdicts.ignored, ...(adapter.caveats?.(desired, observed) ?? [])];
     } catch (error) {
       if (error instanceof NotAdmittedError) return this.notAdmitted(object, error, "declare", what, connection.description, desired);
       const problem = problemOf(error, "declare", what, connection.description);

@@ -1,6 +1,7 @@
 // Exchange: like a queue, fixed once it exists (RabbitMQ refuses other settings).
 import { TOPOLOGY_KINDS, type Exchange, type ExchangeSpec } from "../../../api/index.js";
 import type { ExchangeDefinition, JsonObject } from "../../../rabbitmq/management.js";
+import { VERSIONED_FEATURES } from "../../../rabbitmq/versions.js";
 import type { TopologyAdapter } from "../adapter.js";
 import { ABSENT, fieldDifferences, inVhost, jsonObject } from "./common.js";
 
@@ -37,6 +38,7 @@ export const exchangeAdapter: TopologyAdapter<Exchange, DesiredExchange, Exchang
   observe: (client, desired) => client.getExchange(desired.vhost, desired.name),
   observeInSnapshot: (snapshot, desired) => snapshot.exchange(desired.vhost, desired.name),
   differences: exchangeDifferences,
+  features: (desired) => (desired.type === "x-local-random" ? [VERSIONED_FEATURES.exchangeTypeLocalRandom] : []),
   async declare(client, desired) {
     await client.declareExchange(desired.vhost, desired.name, {
       type: desired.type,

@@ -1,6 +1,7 @@
 // Policy: replaced as a whole whenever any of its settings differ.
 import { TOPOLOGY_KINDS, type Policy, type PolicySpec } from "../../../api/index.js";
 import type { JsonObject, PolicyApplyTo, PolicyInfo } from "../../../rabbitmq/management.js";
+import { policyFeatures } from "../../../rabbitmq/versions.js";
 import type { TopologyAdapter } from "../adapter.js";
 import { ABSENT, fieldDifferences, inVhost, jsonObject } from "./common.js";
 
@@ -40,6 +41,7 @@ export const policyAdapter: TopologyAdapter<Policy, DesiredPolicy, PolicyInfo> =
   observe: (client, desired) => client.getPolicy(desired.vhost, desired.name),
   observeInSnapshot: (snapshot, desired) => snapshot.policy(desired.vhost, desired.name),
   differences: policyDifferences,
+  features: policyFeatures,
   async declare(client, desired) {
     await client.putPolicy(desired.vhost, desired.name, {
       pattern: desired.pattern,

@@ -3,6 +3,7 @@
 // what the object's status then shows.
 import { TOPOLOGY_KINDS, type Queue, type QueueSpec } from "../../../api/index.js";
 import type { JsonObject, QueueDefinition, QueueType } from "../../../rabbitmq/management.js";
+import { VERSIONED_FEATURES } from "../../../rabbitmq/versions.js";
 import type { TopologyAdapter } from "../adapter.js";
 import { ABSENT, fieldDifferences, inVhost, jsonObject, withoutKeys } from "./common.js";
 
@@ -60,6 +61,7 @@ export const queueAdapter: TopologyAdapter<Queue, DesiredQueue, QueueDefinition>
   async delete(client, desired) {
     await client.deleteQueue(desired.vhost, desired.name);
   },
+  features: (desired) => (desired.type === "classic" && "x-queue-mode" in desired.arguments ? [VERSIONED_FEATURES.queueMode("the argument x-queue-mode")] : []),
   isStream: (desired) => desired.type === "stream",
   needs: (queue) => [{ type: "vhost", vhost: queue.spec.vhost }],
   provides: (queue) => [{ type: "queue", vhost: queue.spec.vhost, name: queue.spec.name }],

@@ -2,6 +2,7 @@
 // set by hand is kept when the vhost is declared again.
 import { TOPOLOGY_KINDS, type Vhost, type VhostSpec } from "../../../api/index.js";
 import { VHOST_LIMIT_NAMES, type QueueType, type VhostInfo, type VhostLimits } from "../../../rabbitmq/management.js";
+import { VERSIONED_FEATURES } from "../../../rabbitmq/versions.js";
 import type { TopologyAdapter } from "../adapter.js";
 import { ABSENT, differs, limitDifferences, sameTags, tagSet } from "./common.js";
 
@@ -53,8 +54,8 @@ function settingsDifferences(desired: DesiredVhost, observed: VhostInfo): string
   const differences: string[] = [];
   if (!sameTags(desired.tags, observed.tags)) differences.push(differs("tags", observed.tags, desired.tags));
   if (desired.tracing !== observed.tracing) differences.push(differs("tracing", observed.tracing, desired.tracing));
-  // Before 3.11 RabbitMQ accepts default_queue_type and forgets it: an absent value is not a
-  // difference (it could never be repaired), see caveats.
+  // Before 3.11 RabbitMQ accepts default_queue_type and forgets it (features refuses it there):
+  // an absent value is not a difference, or it could never be repaired.
   if (desired.defaultQueueType !== undefined && observed.defaultQueueType !== undefined && desired.defaultQueueType !== observed.defaultQueueType) {
     differences.push(differs("defaultQueueType", observed.defaultQueueType, desired.defaultQueueType));
   }
@@ -114,10 +115,5 @@ export const vhostAdapter: TopologyAdapter<Vhost, DesiredVhost, ObservedVhost> =
   },
   needs: () => [],
   provides: (vhost) => [{ type: "vhost", vhost: vhost.spec.name }],
-  caveats(desired, observed) {
-    if (desired.defaultQueueType !== undefined && observed && observed.info.defaultQueueType === undefined) {
-      return [`RabbitMQ did not keep defaultQueueType ${desired.defaultQueueType} (it needs RabbitMQ 3.11 or later)`];
-    }
-    return [];
-  },
+  features: (desired) => (desired.defaultQueueType === undefined ? [] : [VERSIONED_FEATURES.vhostDefaultQueueType]),
 };

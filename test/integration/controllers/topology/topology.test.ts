@@ -88,13 +88,11 @@ async function secretData(name: string, namespace = ns): Promise<Record<string, 
 
 describe("every kind: create, update, delete, retain", () => {
   it("Vhost: tags, tracing and limits; updated in place; deleted; retained", async () => {
-    await create("Vhost", "vh-a", { name: "vh-a", tags: ["b", "a"], tracing: true, limits: { connections: 10, queues: 5 }, defaultQueueType: "quorum" });
+    await create("Vhost", "vh-a", { name: "vh-a", tags: ["b", "a"], tracing: true, limits: { connections: 10, queues: 5 } });
     await create("Vhost", "vh-keep", { name: "vh-keep", deletionPolicy: "retain" });
     const vhost = await ready("Vhost", "vh-a");
     expect(vhost.metadata?.finalizers).toContain(TOPOLOGY_FINALIZER);
     expect(readyOf(vhost)).toMatchObject({ reason: "Declared", observedGeneration: 1 });
-    // RabbitMQ 3.10 takes default_queue_type and forgets it: the status says so instead of retrying forever.
-    expect(readyOf(vhost)?.message).toContain("did not keep defaultQueueType quorum");
     expect(await admin.getVhost("vh-a")).toMatchObject({ tags: ["a", "b"], tracing: true });
     expect(await admin.getVhostLimits("vh-a")).toEqual({ "max-connections": 10, "max-queues": 5 });
 
@@ -777,6 +775,44 @@ describe("bad input: Ready=False with the reason, retried with backoff, never a 
       intervalMs: 100,
     });
     await waitFor("the connection Secret to go after its last user", async () => (await secretData("dead-end")) === undefined, { timeoutMs: 15_000 });
+  });
+});
+
+describe("a feature newer than the cluster's RabbitMQ (3.10.8 here): Ready=False naming both versions, nothing declared", () => {
+  it("a policy applying to quorum queues only (3.12+), until it applies to queues", async () => {
+    await create("Policy", "quorum-only", { name: "quorum-only", pattern: "^orders", applyTo: "quorum_queues", definition: { "delivery-limit": 3 } });
+    const condition = await waitCondition(env.clients, "Policy", "quorum-only", ns, { status: "False", reason: "UnsupportedByRabbitMQVersion" });
+    expect(condition.message).toBe(
+      `Policy "quorum-only" in vhost "/" is not declared: applyTo: quorum_queues needs RabbitMQ 3.12 or later and this cluster runs RabbitMQ 3.10.8; use applyTo: queues (queues of every type), with a pattern that matches only the queues meant`,
+    );
+    expect(await admin.getPolicy("/", "quorum-only")).toBeUndefined();
+    await create("Policy", "quorum-only", { name: "quorum-only", pattern: "^orders", applyTo: "queues", definition: { "delivery-limit": 3 } });
+    await ready("Policy", "quorum-only");
+    expect(await admin.getPolicy("/", "quorum-only")).toMatchObject({ applyTo: "queues" });
+    await gone("Policy", "quorum-only");
+  });
+
+  it("a vhost with a default queue type (3.11+), which 3.10 would take and forget", async () => {
+    await create("Vhost", "vh-typed", { name: "vh-typed", defaultQueueType: "quorum" });
+    const condition = await waitCondition(env.clients, "Vhost", "vh-typed", ns, { status: "False", reason: "UnsupportedByRabbitMQVersion" });
+    expect(condition.message).toContain("defaultQueueType needs RabbitMQ 3.11 or later and this cluster runs RabbitMQ 3.10.8");
+    expect(await admin.getVhost("vh-typed")).toBeUndefined();
+    await gone("Vhost", "vh-typed");
+  });
+
+  it("an exchange of type x-local-random (4.0+)", async () => {
+    await create("Exchange", "local", { name: "local", type: "x-local-random" });
+    const condition = await waitCondition(env.clients, "Exchange", "local", ns, { status: "False", reason: "UnsupportedByRabbitMQVersion" });
+    expect(condition.message).toContain("type: x-local-random needs RabbitMQ 4.0 or later and this cluster runs RabbitMQ 3.10.8");
+    expect(await admin.getExchange("/", "local")).toBeUndefined();
+    await gone("Exchange", "local");
+  });
+
+  it("a classic queue's x-queue-mode, which 3.10 still honours, is declared without a caveat", async () => {
+    await create("Queue", "lazy", { name: "lazy", arguments: { "x-queue-mode": "lazy" } });
+    const queue = await ready("Queue", "lazy");
+    expect(readyOf(queue)?.message).toBe(`Queue "lazy" in vhost "/" is declared in RabbitCluster ${ns}/${CLUSTER} as specified`);
+    await gone("Queue", "lazy");
   });
 });
 

@@ -12,6 +12,7 @@ import { Problem, type TopologyLookups } from "../../../../operator/controllers/
 import { TOPOLOGY_ADAPTERS } from "../../../../operator/controllers/topology/kinds/index.js";
 import { TOPOLOGY_KINDS } from "../../../../operator/api/index.js";
 import type { BindingInfo, QueueDefinition } from "../../../../operator/rabbitmq/management.js";
+import { VERSIONED_FEATURES } from "../../../../operator/rabbitmq/versions.js";
 import { binding, exchange, permission, policy, queue, user, vhost } from "./fixtures.js";
 
 /** sha256 hash of "s3cret" with salt 01020304, as RabbitMQ stores it. */
@@ -180,10 +181,11 @@ describe("Vhost", () => {
     ]);
   });
 
-  it("does not chase a default queue type the server does not keep (RabbitMQ < 3.11), and says so", () => {
+  it("does not chase a default queue type the server does not keep (RabbitMQ < 3.11, where the version check refuses it first)", () => {
     const observed = { info: { ...info, defaultQueueType: undefined }, limits: { "max-connections": 5 }, refusingOn: [] };
     expect(vhostDifferences(desired, observed)).toEqual([]);
-    expect(vhostAdapter.caveats!(desired, observed)).toEqual(["RabbitMQ did not keep defaultQueueType quorum (it needs RabbitMQ 3.11 or later)"]);
+    expect(vhostAdapter.features!(desired)).toEqual([VERSIONED_FEATURES.vhostDefaultQueueType]);
+    expect(vhostAdapter.features!(desiredVhost(vhost({ name: "plain" }).spec))).toEqual([]);
   });
 
   it("counts a vhost stopped on a node as drift only where that node serves clients (a booting node starts its vhosts itself)", () => {
