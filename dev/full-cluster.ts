@@ -45,6 +45,8 @@ export interface FullCluster {
   kubeconfig: string;
   /** Image references loaded into the cluster, by image. */
   images: Partial<Record<FullClusterImage, string>>;
+  /** The same images by digest (`repo@sha256:...`), as a registry would serve them. */
+  pinnedImages: Partial<Record<FullClusterImage, string>>;
   /** Milliseconds per phase of the start. */
   timings: Record<string, number>;
   stop(): Promise<void>;
@@ -56,6 +58,7 @@ interface FullClusterState {
   kubeconfig: string;
   nodeImage: string | null;
   images: Partial<Record<FullClusterImage, string>>;
+  pinnedImages?: Partial<Record<FullClusterImage, string>>;
   createdAt: string;
   createdByPid: number;
 }
@@ -99,7 +102,15 @@ export async function startFullCluster(options: FullClusterOptions = {}): Promis
       timings[phase] = Date.now() - started;
     }
   };
-  const handle = (images: FullCluster["images"]): FullCluster => ({ name, provider, kubeconfig, images, timings, stop: () => stopFullCluster(name) });
+  const handle = (images: FullCluster["images"], pinnedImages: FullCluster["pinnedImages"]): FullCluster => ({
+    name,
+    provider,
+    kubeconfig,
+    images,
+    pinnedImages,
+    timings,
+    stop: () => stopFullCluster(name),
+  });
 
   // Nothing is created before the fence is known to be in place.
   if (provider === "podman") {
@@ -111,7 +122,7 @@ export async function startFullCluster(options: FullClusterOptions = {}): Promis
   const running = (await kindClusters(provider)).includes(name);
   if (existing && running) {
     await timed("ready", () => waitForFullClusterReady(kubeconfig, options.readyTimeoutMs));
-    return handle(existing.images);
+    return handle(existing.images, existing.pinnedImages ?? {});
   }
   if (running) throw new Error(`a kind cluster named ${name} exists that this harness did not start (no ${statePath(name)}); delete it or pick another name`);
   if (existing) await stopFullCluster(name);
@@ -139,7 +150,13 @@ export async function startFullCluster(options: FullClusterOptions = {}): Promis
       await applyEgressFence(network);
       await assertFenced(network);
     }
-    for (const archive of archives) await timed(`load ${archive.ref}`, () => loadImageArchive(provider, name, archive.archive));
+    for (const [i, archive] of archives.entries()) {
+      state.pinnedImages = {
+        ...state.pinnedImages,
+        [wanted[i]!]: await timed(`load ${archive.ref}`, () => loadImageArchive(provider, name, archive.archive, archive.ref)),
+      };
+    }
+    await writeFile(statePath(name), JSON.stringify(state, null, 2) + "\n");
     await timed("ready", () => waitForFullClusterReady(kubeconfig, options.readyTimeoutMs));
   } catch (error) {
     await writeFile(join(dir, "logs", "start-error.log"), String(error instanceof Error ? error.stack : error)).catch(() => undefined);
@@ -147,7 +164,7 @@ export async function startFullCluster(options: FullClusterOptions = {}): Promis
     console.error(`dev: starting ${name} failed; logs kept in ${join(dir, "logs")}`);
     throw error;
   }
-  return handle(images);
+  return handle(images, state.pinnedImages ?? {});
 }
 
 /**
@@ -269,6 +286,7 @@ export interface FullClusterStatus {
   /** podman only: the egress fence as the rules say. */
   fence?: FenceStatus;
   images?: FullCluster["images"];
+  pinnedImages?: FullCluster["pinnedImages"];
 }
 
 /** The state of a full cluster by name, for `cluster:status`; reads, never changes anything. */
@@ -281,6 +299,7 @@ export async function fullClusterStatus(name: string): Promise<FullClusterStatus
   if (!state) return status;
   status.kubeconfig = state.kubeconfig;
   status.images = state.images;
+  if (state.pinnedImages) status.pinnedImages = state.pinnedImages;
   if (exists) status.readiness = await readiness(state.kubeconfig);
   if (provider === "podman") status.fence = await fenceStatus();
   return status;

@@ -71,8 +71,25 @@ export async function deleteKindCluster(provider: KindProvider, name: string, ku
   await kind(provider, ["delete", "cluster", `--name=${name}`, `--kubeconfig=${kubeconfig}`], { timeoutMs: 300_000 });
 }
 
-export async function loadImageArchive(provider: KindProvider, name: string, archive: string): Promise<void> {
+/**
+ * Loads the image into every node and names it there by digest too (`repo@sha256:...`), as a
+ * registry would serve it, so that a pod may pin it by digest; returns that reference. (kind's
+ * import names the digest `import-<date>@sha256:...` only.)
+ */
+export async function loadImageArchive(provider: KindProvider, name: string, archive: string, ref: string): Promise<string> {
   await kind(provider, ["load", "image-archive", archive, `--name=${name}`], { timeoutMs: 600_000 });
+  const repository = ref.replace(/:[^/:]+$/, "");
+  let pinned: string | undefined;
+  for (const node of await nodeContainers(provider, name)) {
+    const ctr = (args: string[]) => run(engine(provider), ["exec", node, "ctr", "--namespace=k8s.io", "images", ...args]);
+    const digest = /\b(sha256:[0-9a-f]{64})\b/.exec((await ctr(["ls", `name==${ref}`])).stdout)?.[1];
+    if (!digest) throw new Error(`image ${ref} is not in node ${node} after kind load`);
+    if (pinned && pinned !== `${repository}@${digest}`) throw new Error(`image ${ref} has different digests in the nodes of ${name}`);
+    pinned = `${repository}@${digest}`;
+    await ctr(["tag", "--force", ref, pinned]);
+  }
+  if (!pinned) throw new Error(`kind cluster ${name} has no nodes to load ${ref} into`);
+  return pinned;
 }
 
 /** Names of the cluster's node containers, running or not. */

@@ -10,7 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { API_VERSION, GROUP, TOPOLOGY_KINDS } from "../../operator/api/index.js";
-import { atLeast, parseVersion } from "../../operator/rabbitmq/versions.js";
+import { atLeast, formatVersion, parseVersion } from "../../operator/rabbitmq/versions.js";
+import { imageVersion } from "../../operator/resources/validation.js";
 import { run, waitFor } from "../../dev/exec.js";
 import { engine } from "../../dev/kind.js";
 import {
@@ -194,13 +195,16 @@ afterAll(async () => {
 }, 900_000);
 
 describe("the product, installed with the chart, declared as objects, used with amqplib", () => {
-  it("brings up a 3 disc + 2 ram cluster and its topology, all Ready", async () => {
+  it("brings up a 3 disc + 2 ram cluster from an image pinned by digest, and its topology, all Ready", async () => {
+    // By digest, as production pins images: the tag says nothing, the running nodes say what they are.
+    const image = e2e.rabbitmqImagePinned ?? e2e.rabbitmqImage;
+    if (!e2e.rabbitmqImagePinned) console.log(`no digest of ${e2e.rabbitmqImage} known (a cluster this run did not load): by tag`);
     const rabbitCluster = {
       apiVersion: API_VERSION,
       kind: "RabbitCluster",
       metadata: { name: cluster },
       spec: {
-        image: e2e.rabbitmqImage,
+        image,
         nodes: { disc: 3, ram: 2 },
         resources: { requests: { cpu: "10m", memory: "200Mi" }, limits: { memory: "1Gi" } },
         persistence: { storage: "1Gi", whenDeleted: "Delete" },
@@ -238,6 +242,31 @@ describe("the product, installed with the chart, declared as objects, used with 
       durable: boolean;
     }[];
     expect(queues.map((q) => [q.name, q.type, q.durable]).sort()).toEqual(QUEUES.map((o) => [o.spec.name, o.spec.type, o.spec.durable]).sort());
+    // Ram nodes judged by what the nodes report, not by the image's name.
+    const stored = await kubectlJson<Resource & { spec: { image: string }; status?: { rabbitmq?: { version?: string; metadataStore?: string } } }>([
+      "-n",
+      namespace,
+      "get",
+      RABBIT_CLUSTERS,
+      cluster,
+    ]);
+    expect(stored.spec.image).toBe(image);
+    expect(stored.status?.rabbitmq).toMatchObject({ version: formatVersion(imageVersion(e2e.rabbitmqImage)!), metadataStore: "mnesia" });
+    const membership = JSON.parse(
+      await kubectl(["-n", namespace, "exec", `${cluster}-disc-0`, "-c", "rabbitmq", "--", "rabbitmqctl", "cluster_status", "--formatter", "json"]),
+    ) as { disk_nodes: string[]; ram_nodes: string[]; running_nodes: string[] };
+    expect([membership.disk_nodes.length, membership.ram_nodes.length, membership.running_nodes.length]).toEqual([3, 2, 5]);
+    const podImages = await kubectl([
+      "-n",
+      namespace,
+      "get",
+      "pods",
+      "-l",
+      `app.kubernetes.io/instance=${cluster}`,
+      "-o",
+      "jsonpath={.items[*].spec.containers[0].image}",
+    ]);
+    expect(new Set(podImages.trim().split(/\s+/))).toEqual(new Set([image]));
     // The node runs as the image's unprivileged user and logs to stdout.
     expect((await kubectl(["-n", namespace, "exec", `${cluster}-ram-0`, "-c", "rabbitmq", "--", "id", "-u"])).trim()).toBe("999");
     expect(await kubectl(["-n", namespace, "logs", `${cluster}-ram-0`, "-c", "rabbitmq"])).toContain("Server startup complete");

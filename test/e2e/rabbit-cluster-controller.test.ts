@@ -662,8 +662,9 @@ describe("a RabbitCluster of 3 disc and 2 ram nodes, run by the operator install
 
   /**
    * RabbitMQ 4 enables Khepri on request (an opt-in feature flag) even with ram nodes, and makes
-   * them disc nodes without a word; the operator never does it, but an administrator may. Last
-   * before deletion: the flag cannot be disabled. RabbitMQ 3.10 has no Khepri.
+   * them disc nodes without a word; the operator never does it, but an administrator may. Then the
+   * way out the condition names is taken. Last before deletion: the flag cannot be disabled.
+   * RabbitMQ 3.10 has no Khepri.
    */
   it("says that ram nodes are gone, and the way out, when khepri_db is enabled by hand on RabbitMQ 4", async (context) => {
     const version = (await rabbitmqctl(`${name}-disc-0`, ["rabbitmq-diagnostics", "-q", "server_version"])).trim();
@@ -686,7 +687,19 @@ describe("a RabbitCluster of 3 disc and 2 ram nodes, run by the operator install
     expect(condition?.message).toContain("Declare spec.nodes.ram: 0");
     // What the condition says RabbitMQ did.
     expect((await clusterStatus()).ram_nodes).toEqual([]);
-  }, 600_000);
+
+    // The way out it names: ram: 0. The node that was declared ram (a disc node now) is removed
+    // like any other, and the cluster is Ready with its disc nodes.
+    const disc = (await getCluster()).spec.nodes.disc;
+    await patchCluster({ nodes: { disc, ram: 0 } });
+    const after = await waitUntilReady(`${disc} disc + 0 ram on Khepri`, 600_000);
+    expect(after.status?.conditions?.find((c) => c.type === "Ready")?.reason).not.toBe("RamNodesUnsupported");
+    expect(after.status?.rabbitmq?.metadataStore).toBe("khepri");
+    const status = await clusterStatus();
+    expect(status.disk_nodes.sort()).toEqual(expectedNodes(after, "disc", disc));
+    expect(status.running_nodes.sort()).toEqual(expectedNodes(after, "disc", disc));
+    expect(status.ram_nodes).toEqual([]);
+  }, 900_000);
 
   it("removes everything it made when the RabbitCluster is deleted", async () => {
     await kubectl(["-n", namespace, "delete", "rabbitcluster", name, "--wait=true", "--timeout=180s"], { timeoutMs: 200_000 });

@@ -11,6 +11,8 @@ import { kindProvider, type KindProvider } from "../../../dev/kind.js";
 export interface E2eCluster {
   provider: KindProvider;
   rabbitmqImage: string;
+  /** The RabbitMQ image by digest (`repo@sha256:...`), when this run loaded it. */
+  rabbitmqImagePinned?: string;
   operatorImage: string;
 }
 
@@ -35,7 +37,12 @@ export default async function setup(project: TestProject) {
     .join(", ");
   console.error(`full cluster ${cluster.name} ready in ${((Date.now() - started) / 1000).toFixed(1)} s (${phases}); kubeconfig ${cluster.kubeconfig}`);
   project.provide("kubeconfig", cluster.kubeconfig);
-  project.provide("e2eCluster", { provider: cluster.provider, rabbitmqImage: cluster.images.rabbitmq!, operatorImage: cluster.images.operator! });
+  project.provide("e2eCluster", {
+    provider: cluster.provider,
+    rabbitmqImage: cluster.images.rabbitmq!,
+    ...(cluster.pinnedImages.rabbitmq ? { rabbitmqImagePinned: cluster.pinnedImages.rabbitmq } : {}),
+    operatorImage: cluster.images.operator!,
+  });
   return async () => {
     const stopping = Date.now();
     await cluster.stop();
