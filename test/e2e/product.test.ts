@@ -115,6 +115,8 @@ const TOPOLOGY = [
 // Qualified: a bare `bindings` is core/v1 Binding, which cannot be listed.
 const TOPOLOGY_PLURALS = TOPOLOGY_KINDS.map((k) => `${k.plural}.${GROUP}`).join(",");
 const RABBIT_CLUSTERS = `rabbitclusters.${GROUP}`;
+/** kubectl arguments that get the cluster's pods. */
+const GET_CLUSTER_PODS = ["-n", namespace, "get", "pods", "-l", `app.kubernetes.io/instance=${cluster}`];
 
 let operator: InstalledOperator;
 let logDir: string;
@@ -256,16 +258,7 @@ describe("the product, installed with the chart, declared as objects, used with 
       await kubectl(["-n", namespace, "exec", `${cluster}-disc-0`, "-c", "rabbitmq", "--", "rabbitmqctl", "cluster_status", "--formatter", "json"]),
     ) as { disk_nodes: string[]; ram_nodes: string[]; running_nodes: string[] };
     expect([membership.disk_nodes.length, membership.ram_nodes.length, membership.running_nodes.length]).toEqual([3, 2, 5]);
-    const podImages = await kubectl([
-      "-n",
-      namespace,
-      "get",
-      "pods",
-      "-l",
-      `app.kubernetes.io/instance=${cluster}`,
-      "-o",
-      "jsonpath={.items[*].spec.containers[0].image}",
-    ]);
+    const podImages = await kubectl([...GET_CLUSTER_PODS, "-o", "jsonpath={.items[*].spec.containers[0].image}"]);
     expect(new Set(podImages.trim().split(/\s+/))).toEqual(new Set([image]));
     // The node runs as the image's unprivileged user and logs to stdout.
     expect((await kubectl(["-n", namespace, "exec", `${cluster}-ram-0`, "-c", "rabbitmq", "--", "id", "-u"])).trim()).toBe("999");
@@ -388,16 +381,7 @@ describe("the product, installed with the chart, declared as objects, used with 
     const { messages } = await publishPersistent(amqpUrl, "durable-jobs", { count: 200, prefix: "job" });
     await stopForwards();
     const before = new Map(
-      (
-        await kubectlJson<{ items: { metadata: { name: string; uid: string } }[] }>([
-          "-n",
-          namespace,
-          "get",
-          "pods",
-          "-l",
-          `app.kubernetes.io/instance=${cluster}`,
-        ])
-      ).items.map((p) => [p.metadata.name, p.metadata.uid]),
+      (await kubectlJson<{ items: { metadata: { name: string; uid: string } }[] }>(GET_CLUSTER_PODS)).items.map((p) => [p.metadata.name, p.metadata.uid]),
     );
     await timed("every node restarted and the cluster Ready again", async () => {
       await kubectl(["-n", namespace, "delete", "pods", "-l", `app.kubernetes.io/instance=${cluster}`, "--wait=false"]);
