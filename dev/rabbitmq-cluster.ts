@@ -1,5 +1,6 @@
-// A real RabbitMQ cluster of local rabbitmq-server processes (Debian's 3.10, the last series
-// with ram nodes and Mnesia), for integration tests that need RabbitMQ but not Kubernetes.
+// A real RabbitMQ cluster of local rabbitmq-server processes (Debian 12's 3.10.8, or Debian 13's
+// 4.0.5 with RABBIT_OPERATOR_RABBITMQ_SERIES=4.0: see rabbitmq-install.ts), for integration tests
+// that need RabbitMQ but not Kubernetes.
 //
 // Each node has its own loopback ports, data dir, log and conf.d (rendered with the operator's own
 // functions, then local overrides); all share one Erlang cookie and one epmd that the harness
@@ -20,16 +21,12 @@ import { randomToken } from "../operator/resources/context.js";
 import { managementUrl } from "../operator/resources/names.js";
 import { renderDefaultUserConfig, renderEnabledPlugins, renderNodeType, renderOperatorDefaults } from "../operator/resources/rabbitmq-config.js";
 import { sleep, systemClock } from "../operator/runtime/clock.js";
-import { ensureDebianPackages } from "./debian.js";
 import { CommandError, isAlive, run, startProcess, type ManagedProcess } from "./exec.js";
 import { claimRunDir, endLeftovers, ownedByThisRun } from "./leftovers.js";
 import { RUN_DIR } from "./paths.js";
+import { rabbitmqInstall } from "./rabbitmq-install.js";
 import { freePort } from "./ports.js";
 
-const RABBITMQ_BIN = "/usr/lib/rabbitmq/bin";
-/** As root, the /usr/sbin wrappers switch to the rabbitmq user; these scripts run as we are. */
-const RABBITMQ_SERVER = join(RABBITMQ_BIN, "rabbitmq-server");
-const RABBITMQCTL = join(RABBITMQ_BIN, "rabbitmqctl");
 const CLI_TOOLS: readonly string[] = ["rabbitmqctl", "rabbitmq-queues", "rabbitmq-upgrade", "rabbitmq-diagnostics", "rabbitmq-streams", "rabbitmq-plugins"];
 
 /** Every node process carries its cluster's directory (besides its run owner, see leftovers.ts). */
@@ -93,6 +90,8 @@ export interface ClusterTimings {
 
 export interface LocalRabbitCluster {
   readonly name: string;
+  /** The RabbitMQ version the nodes run (dev/rabbitmq-install.ts). */
+  readonly version: string;
   readonly dir: string;
   readonly nodes: readonly LocalRabbitNode[];
   readonly discNodes: readonly LocalRabbitNode[];
@@ -166,7 +165,8 @@ export async function startRabbitCluster(options: RabbitClusterOptions): Promise
   if (!Number.isInteger(ram) || ram < 0) throw new Error("ram must be a non-negative integer");
   const nodeStartTimeoutMs = options.nodeStartTimeoutMs ?? DEFAULT_NODE_START_TIMEOUT_MS;
 
-  await ensureDebianPackages(["rabbitmq-server"]);
+  const install = await rabbitmqInstall(RUN_DIR);
+  const command = (program: string, args: string[]) => install.command(program, args);
   await endLeftovers();
 
   const dir = join(RUN_DIR, `rabbitmq-${options.name}-${process.pid}`);
@@ -194,6 +194,7 @@ export async function startRabbitCluster(options: RabbitClusterOptions): Promise
     ERL_EPMD_PORT: String(epmdPort),
     ERL_EPMD_ADDRESS: "127.0.0.1",
     RABBITMQ_CONF_ENV_FILE: envFile,
+    ...install.env,
     ...ownedByThisRun(),
     [CLUSTER_DIR_ENV]: dir,
   };
@@ -289,7 +290,8 @@ export async function startRabbitCluster(options: RabbitClusterOptions): Promise
     if (stopped) throw new Error(`cluster ${options.name} is stopped`);
     if (node.running) return;
     node.logOffset = fileSize(node.logFile);
-    node.process = startProcess(node.nodeName, RABBITMQ_SERVER, [], { logFile: node.logFile, env: node.env });
+    const server = command("rabbitmq-server", []);
+    node.process = startProcess(node.nodeName, server.file, server.args, { logFile: node.logFile, env: node.env });
     track(node.process);
   };
 
@@ -391,6 +393,7 @@ export async function startRabbitCluster(options: RabbitClusterOptions): Promise
 
   const cluster: LocalRabbitCluster = {
     name: options.name,
+    version: install.version,
     dir,
     nodes,
     discNodes: nodes.filter((n) => n.type === "disc"),
@@ -410,14 +413,16 @@ export async function startRabbitCluster(options: RabbitClusterOptions): Promise
     management: (ref, clientOptions) => new ManagementClient(connection(ref), clientOptions),
     async rabbitmqctl(ref, args, { timeoutMs = 60_000 } = {}) {
       if (stopped) throw new Error(`cluster ${options.name} is stopped`);
-      const { stdout } = await run(RABBITMQCTL, ["-n", find(ref).nodeName, ...args], { env: cliEnv, timeoutMs });
+      const ctl = command("rabbitmqctl", ["-n", find(ref).nodeName, ...args]);
+      const { stdout } = await run(ctl.file, ctl.args, { env: cliEnv, timeoutMs });
       return stdout;
     },
     async cli(ref, [tool, ...args], { timeoutMs = 60_000 } = {}) {
       if (stopped) throw new Error(`cluster ${options.name} is stopped`);
       if (!tool || !CLI_TOOLS.includes(tool)) throw new Error(`not one of RabbitMQ's CLI tools: ${tool}`);
       try {
-        return { exitCode: 0, ...(await run(join(RABBITMQ_BIN, tool), ["-n", find(ref).nodeName, ...args], { env: cliEnv, timeoutMs })) };
+        const cli = command(tool, ["-n", find(ref).nodeName, ...args]);
+        return { exitCode: 0, ...(await run(cli.file, cli.args, { env: cliEnv, timeoutMs })) };
       } catch (error) {
         if (error instanceof CommandError && error.exitCode !== null) return { exitCode: error.exitCode, stdout: error.stdout, stderr: error.stderr };
         throw error;

@@ -1,7 +1,8 @@
 // `npm test`'s test run: the tiers in two lanes side by side. One lane runs unit + integration (a
 // control plane and RabbitMQ processes on this machine), then the RabbitCluster controller e2e
 // suite on RabbitMQ 4.0 (a kind cluster of its own); the other runs the whole e2e tier on
-// RabbitMQ 3.10 (a kind cluster), then the product e2e suite on 4.0 (another one). Vitest itself would run the projects one after the other (files that may not run in
+// RabbitMQ 3.10 (a kind cluster), then the product e2e suite on 4.0 (another one) and the
+// management client and CLI operations integration files on local 4.0 nodes. Vitest itself would run the projects one after the other (files that may not run in
 // parallel share one sequential worker), and none of them uses more than a part of the machine.
 // Each run has its own JSON report; they are merged into the one .ci/run reads. With arguments,
 // it is a plain `vitest run` with them.
@@ -39,6 +40,13 @@ const LANES: Run[][] = [
     { label: "e2e rabbitmq 3.10", projects: ["e2e"], env: { RABBIT_OPERATOR_RABBITMQ_SERIES: "3.10" } },
     // Here rather than after the controller suite: the lanes then end within minutes of each other.
     { label: "e2e rabbitmq 4.0 product", projects: ["e2e"], files: ["test/e2e/product.test.ts"], env: { RABBIT_OPERATOR_RABBITMQ_SERIES: "4.0" } },
+    // The management client and the CLI operations against local 4.0 nodes (dev/rabbitmq-install.ts).
+    {
+      label: "integration rabbitmq 4.0",
+      projects: ["integration"],
+      files: ["test/integration/rabbitmq/management.test.ts", "test/integration/rabbitmq/cluster-operations.test.ts"],
+      env: { RABBIT_OPERATOR_RABBITMQ_SERIES: "4.0" },
+    },
   ],
 ];
 

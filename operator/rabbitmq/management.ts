@@ -426,11 +426,6 @@ export class ManagementClient {
     return this.healthCheck("node-is-quorum-critical");
   }
 
-  /** Fails when the answering node holds the only synchronised mirror of a classic mirrored queue (3.x). */
-  checkNodeIsMirrorSyncCritical(): Promise<HealthCheckResult> {
-    return this.healthCheck("node-is-mirror-sync-critical");
-  }
-
   /** Fails when a vhost is not running on the answering node. */
   checkVirtualHosts(): Promise<HealthCheckResult> {
     return this.healthCheck("virtual-hosts");
