@@ -125,6 +125,14 @@ export function parseQuorumCritical(exitCode: number, output: string): QuorumChe
   try {
     report = JSON.parse(output) as { message?: unknown; queues?: unknown };
   } catch {
+    // RabbitMQ 4.0.5's CLI crashes writing the report of a queue whose name is not ASCII, in
+    // JSON and in words alike: its first error line, not a page of stack trace.
+    const crash = /^\*\* \(\w+\).*$/m.exec(output)?.[0];
+    if (crash)
+      return {
+        critical: true,
+        detail: `the check failed, and RabbitMQ's CLI crashed writing which queues (as 4.0 does for a queue name that is not ASCII): ${crash}`,
+      };
     return { critical: true, detail: output };
   }
   if (!report || !Array.isArray(report.queues) || report.queues.length === 0) return { critical: true, detail: output };

@@ -79,7 +79,8 @@ describe("quorum queue members, as the management API lists them and the CLI cha
     // Two members left: stopping either one would lose the majority.
     const critical = await operations.quorumCritical("pod-1");
     expect(critical.critical).toBe(true);
-    expect(critical.detail).toContain("everywhere");
+    // RabbitMQ 4.0.5's CLI cannot write the names: one of the queues here is not ASCII.
+    expect(critical.detail).toContain(rabbit.version.startsWith("3.") ? "everywhere" : "RabbitMQ's CLI crashed writing which queues");
   });
 });
 

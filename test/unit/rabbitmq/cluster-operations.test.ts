@@ -75,4 +75,18 @@ describe("parseQuorumCritical (rabbitmq-queues check_if_node_is_quorum_critical 
       detail: "Error: unable to perform an operation on node",
     });
   });
+
+  it("says in one line that RabbitMQ's CLI crashed writing the report (4.0.5, a queue name that is not ASCII), and counts it critical", () => {
+    const crash = [
+      "Stack trace: ",
+      "",
+      "** (FunctionClauseError) no function clause matching in JSONOLD.Encoder.BitString.encode_binary_recursive/2",
+      "    lib/json/encoder/default_implementations.ex:92: JSONOLD.Encoder.BitString.encode_binary_recursive(...)",
+    ].join("\n");
+    expect(parseQuorumCritical(69, crash)).toEqual({
+      critical: true,
+      detail:
+        "the check failed, and RabbitMQ's CLI crashed writing which queues (as 4.0 does for a queue name that is not ASCII): ** (FunctionClauseError) no function clause matching in JSONOLD.Encoder.BitString.encode_binary_recursive/2",
+    });
+  });
 });
