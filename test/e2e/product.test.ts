@@ -257,6 +257,9 @@ describe("the product, installed with the chart, declared as objects, used with 
     const membership = JSON.parse(
       await kubectl(["-n", namespace, "exec", `${cluster}-disc-0`, "-c", "rabbitmq", "--", "rabbitmqctl", "cluster_status", "--formatter", "json"]),
     ) as { disk_nodes: string[]; ram_nodes: string[]; running_nodes: string[] };
+    console.log(
+      `rabbitmqctl cluster_status on RabbitMQ ${stored.status?.rabbitmq?.version} (image ${image}): disc nodes ${membership.disk_nodes.join(", ")}; ram nodes ${membership.ram_nodes.join(", ")}; running ${membership.running_nodes.length}`,
+    );
     expect([membership.disk_nodes.length, membership.ram_nodes.length, membership.running_nodes.length]).toEqual([3, 2, 5]);
     const podImages = await kubectl([...GET_CLUSTER_PODS, "-o", "jsonpath={.items[*].spec.containers[0].image}"]);
     expect(new Set(podImages.trim().split(/\s+/))).toEqual(new Set([image]));
