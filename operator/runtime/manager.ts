@@ -12,6 +12,7 @@ import { KubeEventRecorder, type EventRecorder } from "./events.js";
 import { startHttpServer, type Check, type RunningHttpServer } from "./http-server.js";
 import { Informer, type EventSource, type InformerEventType } from "./informer.js";
 import { keyOf, ownerKeys } from "./keys.js";
+import { IgnoreStatusOnlyUpdates } from "./predicates.js";
 import { LeaderElector, candidateIdentity, type LeaderElectionConfig } from "./leader-election.js";
 import { createLogger, type Logger } from "./logger.js";
 import { OperatorMetrics } from "./metrics.js";
@@ -78,6 +79,11 @@ export interface ControllerSpec<T extends KubeObject> {
   reconciler: Reconciler;
   maxConcurrentReconciles?: number;
   backoff?: BackoffOptions;
+  /**
+   * Not to act on updates of a primary object that change only its status (predicates.ts): for
+   * controllers whose reconcile does not depend on the status it finds.
+   */
+  ignoreStatusOnlyUpdates?: boolean;
 }
 
 export class Manager {
@@ -192,7 +198,10 @@ export class Manager {
       for (const key of keys) controller.enqueue(key);
       if (keys.length > 0) this.logger.debug("enqueued", { controller: spec.name, keys, event: type });
     };
-    spec.for.addHandler((type, object) => enqueue([keyOf(object)], type));
+    const filter = spec.ignoreStatusOnlyUpdates ? new IgnoreStatusOnlyUpdates() : undefined;
+    spec.for.addHandler((type, object) => {
+      if (!filter || filter.passes(type, object)) enqueue([keyOf(object)], type);
+    });
     for (const owned of spec.owns ?? []) owned.addHandler((type, object) => enqueue(ownerKeys(object, spec.for.resource), type));
     for (const watch of spec.watches ?? []) watch.informer.addHandler((type, object) => enqueue(watch.map(object), type));
     this.controllers.push({ controller, primary: spec.for });

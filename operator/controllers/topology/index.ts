@@ -168,6 +168,8 @@ export function addTopologyControllers(manager: Manager, options: TopologyContro
         }),
       ),
       maxConcurrentReconciles: options.maxConcurrentReconciles ?? 4,
+      // The reconcile reads the spec, not the status it wrote: its own status writes need no reconcile.
+      ignoreStatusOnlyUpdates: true,
       // RabbitMQ refusals and missing dependencies are retried from half a second up to 5 minutes.
       backoff: { baseDelayMs: 500 },
     });

@@ -2,7 +2,8 @@
 //   deleting   -> per deletionPolicy, delete it in RabbitMQ (or leave it), then drop the finalizer
 //   otherwise  -> finalizer; cluster reference -> connection; the kind's desired object; the
 //                 features it uses judged by the cluster's RabbitMQ version; observe it; declare
-//                 only if it differs; status (written only when it changed); Events on transitions.
+//                 only if it differs; status (written only when it changed); Events on transitions
+//                 (not for a new object Ready at once). Its own status writes do not bring it back.
 // Anything that stops it (a missing cluster, vhost or user; a refusal by RabbitMQ) becomes
 // Ready=False with the reason, and the reconcile throws so that the work queue retries with
 // exponential backoff. Drift is found in bulk elsewhere (drift.ts), which enqueues the objects
@@ -257,8 +258,11 @@ export class TopologyReconciler<R extends TopologyResource, D, O> implements Rec
     const { status, transitioned } = computeStatus(object, outcome, kindFields, (this.options.now ?? Date.now)());
     await this.options.status.update(this.resource, object, status);
     if (!transitioned) return;
-    if (outcome.ready) await this.options.events.event(object, "Normal", "Declared", outcome.message);
-    else await this.options.events.event(object, "Warning", outcome.problem.reason, outcome.problem.message);
+    // A new object declared at once is no news (10,000 objects applied would be 10,000 Events);
+    // declared after having been Ready=False, or failing, is.
+    const wasReported = object.status?.conditions?.some((condition) => condition.type === "Ready") ?? false;
+    if (outcome.ready && wasReported) await this.options.events.event(object, "Normal", "Declared", outcome.message);
+    else if (!outcome.ready) await this.options.events.event(object, "Warning", outcome.problem.reason, outcome.problem.message);
   }
 
   private log(object: R): Logger {

@@ -312,6 +312,32 @@ describe("every kind: create, update, delete, retain", () => {
   });
 });
 
+describe("what a new object costs", () => {
+  it("a new Queue: 2 API server writes (the finalizer, the status) and no Event; 1 management write and 2 reads; no reconcile after its own status write", async () => {
+    // Let the reconciles of earlier tests settle first.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    env.resetCounters();
+    const names = Array.from({ length: 10 }, (_, i) => `cost-${i}`);
+    for (const name of names) await create("Queue", name, { name });
+    for (const name of names) await ready("Queue", name);
+    // Long enough for the reconciles a status write would cause to have happened.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const writes = writesIn(env.kubeWrites, env.namespaces);
+    for (const name of names) {
+      expect(
+        writes.filter((write) => write.path.endsWith(`/queues/${name}`) || write.path.endsWith(`/queues/${name}/status`)).map((write) => write.method),
+        name,
+      ).toHaveLength(2);
+      expect(
+        env.managementRequests.filter((request) => request.path === `/api/queues/%2F/${name}`).map((request) => request.method),
+        name,
+      ).toEqual(["GET", "PUT", "GET"]);
+    }
+    expect(writes.filter((write) => write.path.includes("/events"))).toEqual([]);
+    for (const name of names) await gone("Queue", name);
+  });
+});
+
 describe("drift", () => {
   // One object of every kind, Ready, for the drift tests below.
   beforeAll(async () => {
