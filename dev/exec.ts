@@ -133,6 +133,10 @@ export function startProcess(
     exited,
     async stop(graceMs = 10_000) {
       if (child.exitCode !== null || child.signalCode !== null) return;
+      // Held while it is stopped: once the SIGKILL timer has fired, an unreferenced child would
+      // leave nothing to keep this process alive, and it would exit before the exit is seen,
+      // silently, with the rest of a teardown undone.
+      child.ref();
       killGroup(child, "SIGTERM");
       const timer = setTimeout(() => killGroup(child, "SIGKILL"), graceMs);
       await exited;
