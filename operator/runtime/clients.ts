@@ -12,6 +12,7 @@ import {
   type V1Secret,
 } from "@kubernetes/client-node";
 import { isNotFound } from "./errors.js";
+import { KeepAliveAuthentication } from "./keep-alive.js";
 
 export const FIELD_MANAGER = "rabbit-operator";
 
@@ -36,7 +37,8 @@ export function makeClients(kubeConfig: KubeConfig, options: ClientOptions = {})
   // kubeConfig.makeApiClient() takes no middleware; this is what it does, plus the middleware.
   const configuration = createConfiguration({
     baseServer: new ServerConfiguration(cluster.server, {}),
-    authMethods: { default: kubeConfig },
+    // The kubeconfig's credentials, on connections kept open between requests (keep-alive.ts).
+    authMethods: { default: new KeepAliveAuthentication(kubeConfig) },
     promiseMiddleware: options.middleware ?? [],
   });
   return {
