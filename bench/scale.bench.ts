@@ -1,5 +1,5 @@
 // Scale benchmark of the topology controllers (issue #19): the operator as users run it (its own
-// process, operator/main.ts under tsx) against a real API server (local etcd + kube-apiserver) and
+// process, compiled by `npm run build` and run by plain node, as the image runs it) against a real API server (local etcd + kube-apiserver) and
 // a real RabbitMQ cluster (2 disc + 1 ram local processes), N classic Queue objects reaching it
 // through a connection Secret. Each scenario prints its figures next to the limit measured in the
 // same run from this process at the same concurrency: the management API's raw declare rate (a
@@ -8,19 +8,22 @@
 //   npm run bench:scale                       # N = 1000
 //   BENCH_N=10000 npm run bench:scale
 //   BENCH_STEADY_SECONDS=600 npm run bench:scale   # the steady-state window (default 60)
+//   BENCH_PROFILE_DIR=/tmp/prof npm run bench:scale  # a CPU profile per operator life, and a heap
+//                                                    # snapshot after the drain (bench/profile-summary.ts reads them)
 //
 // Scenarios, in order: backlog drain (N objects made while the operator is stopped, then it
 // starts); steady state (nothing changes); drift (1% of the queues deleted in RabbitMQ); restart
 // with N in sync; delete all N. The operator's RSS and CPU time are sampled throughout from its
 // /metrics. One JSON line per run is appended to bench/results/scale.jsonl; a table is printed.
-import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubernetesObject } from "@kubernetes/client-node";
-import { appendFile, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { PatchStrategy, setHeaderOptions, type KubernetesObject } from "@kubernetes/client-node";
+import { appendFile, mkdir, mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { API_VERSION } from "../operator/api/index.js";
 import { ManagementClient } from "../operator/rabbitmq/management.js";
+import { makeClients } from "../operator/runtime/clients.js";
 import { startControlPlane } from "../dev/control-plane.js";
-import { waitFor } from "../dev/exec.js";
+import { run as runCommand, waitFor } from "../dev/exec.js";
 import { apply, createNamespace, installCrds, kubeClients, kubectl, type KubeClients } from "../dev/kube.js";
 import { REPO_ROOT } from "../dev/paths.js";
 import { freePort } from "../dev/ports.js";
@@ -35,6 +38,7 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
 const DRIFT_PERIOD_SECONDS = 10;
 /** Requests the benchmark itself has in flight while applying objects, like a busy kubectl apply. */
 const CLIENT_PARALLELISM = 16;
+const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
 const RESULTS = join(REPO_ROOT, "bench", "results", "scale.jsonl");
 const SECRET = "rabbit";
 
@@ -111,9 +115,37 @@ async function countReady(clients: KubeClients, namespace: string): Promise<numb
   return (await listQueueObjects(clients, namespace)).filter((q) => readyOf(q)?.status === "True").length;
 }
 
+/** Has the operator write a heap snapshot (--heapsnapshot-signal) and waits until it is written. */
+async function heapSnapshot(operator: OperatorProcess, dir: string): Promise<void> {
+  const pid = operator.pid;
+  if (!pid) return;
+  const snapshots = async () => (await readdir(dir)).filter((file) => file.endsWith(".heapsnapshot"));
+  const before = new Set(await snapshots());
+  process.kill(pid, "SIGUSR2");
+  let file: string | undefined;
+  await waitFor("the heap snapshot to begin", async () => (file = (await snapshots()).find((name) => !before.has(name))) !== undefined, {
+    timeoutMs: 60_000,
+    intervalMs: 200,
+  });
+  // Complete when its size stops changing (the process writes it synchronously, in one go).
+  let size = -1;
+  await waitFor(
+    "the heap snapshot to be written",
+    async () => {
+      const now = (await stat(join(dir, file!))).size;
+      const settled = now > 0 && now === size;
+      size = now;
+      return settled;
+    },
+    { timeoutMs: 120_000, intervalMs: 1_000 },
+  );
+}
+
 async function main(): Promise<void> {
   const run: Figures = { date: new Date().toISOString(), n: N, concurrency: CONCURRENCY, rabbitmq: "", steadySeconds: STEADY_SECONDS };
   const logDir = await mkdtemp(join(tmpdir(), "rabbit-operator-bench-"));
+  await runCommand("npm", ["run", "--silent", "build"], { cwd: REPO_ROOT });
+  if (PROFILE_DIR) await mkdir(PROFILE_DIR, { recursive: true });
   const controlPlane = await startControlPlane({ name: `bench-scale-${process.pid}` });
   const rabbit = await startRabbitCluster({ name: "scale", disc: 2, ram: 1 });
   run.rabbitmq = rabbit.version;
@@ -143,7 +175,8 @@ async function main(): Promise<void> {
     // As the operator writes a status (runtime/status.ts): a merge patch of the status subresource.
     const [group, version] = API_VERSION.split("/") as [string, string];
     const asMergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
-    const customObjects = clients.kc.makeApiClient(CustomObjectsApi);
+    // The operator's own clients (keep-alive connections), so the limit is not the client's.
+    const { customObjects } = makeClients(clients.kc);
     await inParallel(names, CONCURRENCY, (name) =>
       customObjects.patchNamespacedCustomObjectStatus(
         {
@@ -176,6 +209,8 @@ async function main(): Promise<void> {
       logFile: join(logDir, "operator.log"),
       driftPeriodSeconds: DRIFT_PERIOD_SECONDS,
       args: [`--metrics-port=${metricsPort}`, "--log-level=info"],
+      compiledEntry: join(REPO_ROOT, "dist", "operator", "main.js"),
+      nodeArgs: PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`, "--heapsnapshot-signal=SIGUSR2", `--diagnostic-dir=${PROFILE_DIR}`] : [],
     });
     let peakRss = 0;
     const sample = async () => {
@@ -198,6 +233,7 @@ async function main(): Promise<void> {
     run.drainManagementReadsPerObject = drained.managementReads / N;
     run.drainConflicts = (await apiServerConflicts(clients)) - conflictsBefore;
     run.drainCpuSeconds = drained.cpuSeconds;
+    if (PROFILE_DIR) await heapSnapshot(operator, PROFILE_DIR);
 
     // Steady state: nothing changes.
     await new Promise((resolve) => setTimeout(resolve, 2_000));
@@ -287,7 +323,7 @@ async function main(): Promise<void> {
       "goal: < 60 s, 0, 0",
     ],
     ["delete all", `${run.deletePerSecond}/s (${run.deleteSeconds} s), ${run.queuesLeftInRabbitMQ} left in RabbitMQ`, ""],
-    ["operator", `peak RSS ${run.peakRssMiB} MiB (tsx), CPU ${run.drainCpuSeconds} s in the drain`, ""],
+    ["operator", `peak RSS ${run.peakRssMiB} MiB, CPU ${run.drainCpuSeconds} s in the drain`, ""],
   ];
   const width = Math.max(...rows.map((row) => row[0].length));
   for (const [what, figures, limit] of rows) console.log(`${what.padEnd(width)}  ${figures}${limit ? `   [${limit}]` : ""}`);

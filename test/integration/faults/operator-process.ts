@@ -26,6 +26,13 @@ export class OperatorProcess {
        * entry point: every life then has the same pid.
        */
       pidOne?: boolean;
+      /**
+       * A compiled entry point (dist/operator/main.js from `npm run build`) run by plain node, as
+       * the image runs it; without it, operator/main.ts under tsx.
+       */
+      compiledEntry?: string;
+      /** Options for node itself (--cpu-prof and the like, which NODE_OPTIONS may not carry). */
+      nodeArgs?: string[];
     },
   ) {}
 
@@ -45,9 +52,8 @@ export class OperatorProcess {
     const log = createWriteStream(this.options.logFile, { flags: "a" });
     const command = [
       process.execPath,
-      "--import",
-      "tsx",
-      join(REPO_ROOT, "operator/main.ts"),
+      ...(this.options.nodeArgs ?? []),
+      ...(this.options.compiledEntry ? [this.options.compiledEntry] : ["--import", "tsx", join(REPO_ROOT, "operator/main.ts")]),
       `--kubeconfig=${this.options.kubeconfig}`,
       `--namespaces=${this.options.namespaces.join(",")}`,
       "--metrics-port=0",
@@ -62,7 +68,16 @@ export class OperatorProcess {
     child.stderr!.pipe(log);
     this.child = child;
     if (!waitForControllers) return;
-    await waitFor("the operator's controllers to start", async () => (await this.controllerStarts()) > before, { timeoutMs: 60_000, intervalMs: 50 });
+    // Not waitFor(): a life that exited says so at once, with its last words.
+    const deadline = Date.now() + 60_000;
+    while ((await this.controllerStarts()) <= before) {
+      if (!this.running) {
+        const lastLines = (await this.logLines()).slice(-3).join(" | ");
+        throw new Error(`the operator exited (${child.exitCode ?? child.signalCode}) before its controllers started: ${lastLines}`);
+      }
+      if (Date.now() > deadline) throw new Error("timed out after 60000 ms waiting for the operator's controllers to start");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 
   /** Ends the current life with this signal (SIGKILL: no cleanup at all), at most 30 s. */
@@ -89,6 +104,11 @@ export class OperatorProcess {
       }
       this.child = undefined;
     }
+  }
+
+  /** The current life's pid on this machine. */
+  get pid(): number | undefined {
+    return this.running && !this.options.pidOne ? this.child?.pid : undefined;
   }
 
   /** The current life's pid as it sees itself (1 with pidOne, as in a container). */
