@@ -142,7 +142,8 @@ async function heapSnapshot(operator: OperatorProcess, dir: string): Promise<voi
 }
 
 async function main(): Promise<void> {
-  const run: Figures = { date: new Date().toISOString(), n: N, concurrency: CONCURRENCY, rabbitmq: "", steadySeconds: STEADY_SECONDS };
+  const commit = (await runCommand("git", ["describe", "--always", "--dirty"], { cwd: REPO_ROOT })).stdout.trim();
+  const run: Figures = { date: new Date().toISOString(), commit, n: N, concurrency: CONCURRENCY, rabbitmq: "", steadySeconds: STEADY_SECONDS };
   const logDir = await mkdtemp(join(tmpdir(), "rabbit-operator-bench-"));
   await runCommand("npm", ["run", "--silent", "build"], { cwd: REPO_ROOT });
   if (PROFILE_DIR) await mkdir(PROFILE_DIR, { recursive: true });
