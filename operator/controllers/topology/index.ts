@@ -112,16 +112,24 @@ export function addTopologyControllers(manager: Manager, options: TopologyContro
     watchedNamespaces: options.watchedNamespaces,
   };
 
-  // What each kind needs and provides, for waking up the objects that wait for one another.
-  const dependencies: DependencyView[] = [];
-  const dependencyView = <R extends TopologyResource, D, O>(adapter: TopologyAdapter<R, D, O>): DependencyView => ({
-    kind: adapter.definition.kind,
-    informer: informers.get(adapter.definition.kind)!,
+  // What each kind needs and provides, for waking up the objects that wait for one another; each
+  // kind's cache indexed by it, so that a change finds its related objects without a scan.
+  const dependencyView = <R extends TopologyResource, D, O>(adapter: TopologyAdapter<R, D, O>): DependencyView => {
+    const informer = informers.get(adapter.definition.kind)!;
     // The informer of a kind holds objects of that kind only.
-    needs: (object) => adapter.needs(object as R),
-    provides: (object) => adapter.provides(object as R),
-  });
-  dependencies.push(...TOPOLOGY_ADAPTERS.map(dependencyView));
+    const view: DependencyView = {
+      kind: adapter.definition.kind,
+      informer,
+      needs: (object) => adapter.needs(object as R),
+      provides: (object) => adapter.provides(object as R),
+    };
+    informer.addIndex(NEEDS, (object) => relationValues(object, view.needs(object)));
+    const order = adapter.deletionOrder;
+    if (order) informer.addIndex(WAITS_FOR, (object) => relationValues(object, order.waitsFor(object as R)));
+    return view;
+  };
+  const dependencies: DependencyView[] = TOPOLOGY_ADAPTERS.map(dependencyView);
+  const viewOf = (kind: string) => dependencies.find((view) => view.kind === kind)!;
 
   // Connection Secrets stay while objects still need them to delete what they declared.
   const connectionSecretUsers = new ConnectionSecretUsers((key) => guard.enqueue(key));
@@ -138,7 +146,7 @@ export function addTopologyControllers(manager: Manager, options: TopologyContro
   const participants: DriftParticipant[] = [];
   const register = <R extends TopologyResource, D, O>(adapter: TopologyAdapter<R, D, O>) => {
     const informer = informers.get(adapter.definition.kind) as unknown as Informer<R>;
-    const own = dependencyView(adapter);
+    const own = viewOf(adapter.definition.kind);
     const name = adapter.definition.singular;
     const controller = manager.addController({
       name,
@@ -281,6 +289,16 @@ interface DependencyView {
   provides(object: TopologyResource): TopologyRef[];
 }
 
+/** Informer indexes of every topology kind: what an object needs; for kinds with a deletion order, what its deletion waits for. */
+const NEEDS = "needs";
+const WAITS_FOR = "waitsFor";
+
+/** Index values of an object's refs: each ref within the object's cluster. */
+function relationValues(object: TopologyResource, refs: TopologyRef[]): string[] {
+  const cluster = clusterKeyOf(object);
+  return refs.map((ref) => `${cluster}\u0000${refKey(ref)}`);
+}
+
 /**
  * Objects of one kind waiting (Ready=False) for what `changed` (of another kind) provides, in
  * the same cluster: queues for their vhost, permissions for their user, bindings for their queue
@@ -288,14 +306,14 @@ interface DependencyView {
  */
 function waitingFor(waiting: DependencyView, changed: TopologyResource, provider: DependencyView): string[] {
   if (!isReadyForGeneration(changed)) return [];
-  return related(waiting, changed, provider.provides(changed), "needs").filter(isNotReady).map(keyOf);
+  return related(waiting.informer, NEEDS, changed, provider.provides(changed)).filter(isNotReady).map(keyOf);
 }
 
 /** The objects (as "Kind namespace/name") whose deletion must come before the object's own (see DeletionOrder). */
 function dependentsOf<R extends TopologyResource>(object: R, order: DeletionOrder<R, unknown>, all: readonly DependencyView[]): string[] {
   return all
     .filter((view) => order.dependentKinds.includes(view.kind))
-    .flatMap((view) => related(view, object, order.waitsFor(object), "needs").map((dependent) => `${view.kind} ${keyOf(dependent)}`))
+    .flatMap((view) => related(view.informer, NEEDS, object, order.waitsFor(object)).map((dependent) => `${view.kind} ${keyOf(dependent)}`))
     .sort();
 }
 
@@ -306,25 +324,22 @@ function deletionWatches<R extends TopologyResource>(
   all: readonly DependencyView[],
 ): WatchSpec[] {
   if (!order) return [];
-  // The waiting kind seen through its deletion order: what it waits for stands for what it provides.
-  const waiting: DependencyView = { ...own, provides: (object) => order.waitsFor(object as R) };
   return all
     .filter((view) => order.dependentKinds.includes(view.kind))
     .map((view) =>
       mapTo(view.informer, (changed) =>
-        related(waiting, changed, view.needs(changed), "provides")
+        related(own.informer, WAITS_FOR, changed, view.needs(changed))
           .filter((object) => object.metadata.deletionTimestamp)
           .map(keyOf),
       ),
     );
 }
 
-/** The objects of a view, in the same cluster as `of`, that need (or provide) one of these refs. */
-function related(view: DependencyView, of: TopologyResource, refs: TopologyRef[], relation: "needs" | "provides"): TopologyResource[] {
-  const keys = new Set(refs.map(refKey));
-  if (keys.size === 0) return [];
-  const cluster = clusterKeyOf(of);
-  return view.informer.list().filter((object) => clusterKeyOf(object) === cluster && view[relation](object).some((ref) => keys.has(refKey(ref))));
+/** The objects in `informer`, in the same cluster as `of`, whose index `index` has one of these refs. */
+function related(informer: Informer<TopologyResource>, index: string, of: TopologyResource, refs: TopologyRef[]): TopologyResource[] {
+  const found = new Map<string, TopologyResource>();
+  for (const value of relationValues(of, refs)) for (const object of informer.byIndex(index, value)) found.set(keyOf(object), object);
+  return [...found.values()];
 }
 
 function clusterKeyOf(object: TopologyResource): string {

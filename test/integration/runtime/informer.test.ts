@@ -96,6 +96,48 @@ describe("Informer", () => {
     }
   });
 
+  it("an index follows creates, updates that change an object's values, and deletes, and is current before any handler runs", async () => {
+    await core.createNamespacedConfigMap({ namespace: second.name, body: configMap(second.name, "idx-listed", { colors: "red,blue" }) });
+    const informer = new Informer<V1ConfigMap>(kubeConfig, RESOURCES.ConfigMap, { namespaces: [second.name] });
+    const colors = (object: V1ConfigMap) => (object.data?.colors ? object.data.colors.split(",") : []);
+    const names = (color: string) =>
+      informer
+        .byIndex("color", color)
+        .map((object) => object.metadata?.name ?? "")
+        .sort();
+    informer.addIndex("color", colors);
+    // What a handler sees of the index when it hears of a change: the change already in it.
+    const seenByHandler: string[][] = [];
+    informer.addHandler((_type, object) => {
+      if (object.metadata?.name === "idx-watched") seenByHandler.push(names("green"));
+    });
+    informer.start();
+    try {
+      expect(await informer.waitForSync(10_000)).toBe(true);
+      expect(names("red")).toEqual(["idx-listed"]);
+      expect(names("blue")).toEqual(["idx-listed"]);
+
+      await core.createNamespacedConfigMap({ namespace: second.name, body: configMap(second.name, "idx-watched", { colors: "green,red" }) });
+      await eventually("the created object indexed", () => names("green").length === 1);
+      expect(names("red")).toEqual(["idx-listed", "idx-watched"]);
+
+      await core.patchNamespacedConfigMap({ namespace: second.name, name: "idx-watched", body: [{ op: "replace", path: "/data/colors", value: "blue" }] });
+      await eventually("the update re-indexed", () => names("green").length === 0);
+      expect(names("red")).toEqual(["idx-listed"]);
+      expect(names("blue")).toEqual(["idx-listed", "idx-watched"]);
+
+      await core.deleteNamespacedConfigMap({ namespace: second.name, name: "idx-listed" });
+      await eventually("the deleted object gone from the index", () => names("red").length === 0);
+      expect(names("blue")).toEqual(["idx-watched"]);
+      expect(seenByHandler).toEqual([["idx-watched"], []]);
+      expect(() => informer.addIndex("color", colors)).toThrow(/index color exists/);
+      expect(() => informer.byIndex("size", "L")).toThrow(/no index size/);
+    } finally {
+      await informer.stop();
+      await core.deleteNamespacedConfigMap({ namespace: second.name, name: "idx-watched" });
+    }
+  });
+
   it("watches all namespaces with a label selector, hands every object to the handlers again on resync", async () => {
     const informer = new Informer<V1ConfigMap>(kubeConfig, RESOURCES.ConfigMap, { labelSelector: "resync-test=yes", resyncPeriodMs: 300 });
     await core.createNamespacedConfigMap({ namespace: unwatched.name, body: configMap(unwatched.name, "labelled", { v: "1" }, { "resync-test": "yes" }) });
