@@ -121,7 +121,7 @@ export class ObjectWriter {
       undefined,
       PatchStrategy.MergePatch,
     )) as T;
-    this.logger.info("finalizers set", { kind, object: keyOf(object), finalizers });
+    this.logger.debug("finalizers set", { kind, object: keyOf(object), finalizers });
     return patched;
   }
 }

@@ -43,7 +43,7 @@ export class StatusWriter {
     const options = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
     if (resource.namespaced && namespace) await this.clients.customObjects.patchNamespacedCustomObjectStatus({ ...target, namespace }, options);
     else await this.clients.customObjects.patchClusterCustomObjectStatus(target, options);
-    this.logger.info("status updated", { kind: resource.kind, object: keyOf(observed) });
+    this.logger.debug("status updated", { kind: resource.kind, object: keyOf(observed) });
     return true;
   }
 }
