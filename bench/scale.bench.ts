@@ -78,6 +78,9 @@ interface Counters {
   queueReconciles: number;
   queueDepth: number;
   rssBytes: number;
+  /** V8's heap as allocated (used and garbage not yet collected) and memory outside it (buffers). */
+  heapTotalBytes: number;
+  externalBytes: number;
   cpuSeconds: number;
 }
 
@@ -90,6 +93,8 @@ async function operatorCounters(metricsPort: number): Promise<Counters> {
     queueReconciles: metricSum(text, "controller_runtime_reconcile_total", { controller: "queue" }),
     queueDepth: metricSum(text, "workqueue_depth", { name: "queue" }),
     rssBytes: metricSum(text, "process_resident_memory_bytes"),
+    heapTotalBytes: metricSum(text, "nodejs_heap_size_total_bytes"),
+    externalBytes: metricSum(text, "nodejs_external_memory_bytes"),
     cpuSeconds: metricSum(text, "process_cpu_seconds_total"),
   };
 }
@@ -213,11 +218,11 @@ async function main(): Promise<void> {
       compiledEntry: join(REPO_ROOT, "dist", "operator", "main.js"),
       nodeArgs: PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`, "--heapsnapshot-signal=SIGUSR2", `--diagnostic-dir=${PROFILE_DIR}`] : [],
     });
-    let peakRss = 0;
+    let peak: Counters | undefined;
     const sample = async () => {
       if (!operator?.running) return;
       const counters = await operatorCounters(metricsPort).catch(() => undefined);
-      if (counters) peakRss = Math.max(peakRss, counters.rssBytes);
+      if (counters && counters.rssBytes > (peak?.rssBytes ?? 0)) peak = counters;
     };
     const conflictsBefore = await apiServerConflicts(clients);
     started = Date.now();
@@ -289,7 +294,10 @@ async function main(): Promise<void> {
     run.deletePerSecond = perSecond(N, Date.now() - started);
     run.queuesLeftInRabbitMQ = (await admin.listQueueDefinitions("/")).filter((q) => q.name.startsWith("q-")).length;
     await sample();
-    run.peakRssMiB = Math.round(peakRss / 2 ** 20);
+    const mebibytes = (bytes = 0) => Math.round(bytes / 2 ** 20);
+    run.peakRssMiB = mebibytes(peak?.rssBytes);
+    run.peakRssHeapTotalMiB = mebibytes(peak?.heapTotalBytes);
+    run.peakRssExternalMiB = mebibytes(peak?.externalBytes);
   } finally {
     if (sampling) clearInterval(sampling);
     await operator?.stop("SIGTERM");
@@ -324,7 +332,11 @@ async function main(): Promise<void> {
       "goal: < 60 s, 0, 0",
     ],
     ["delete all", `${run.deletePerSecond}/s (${run.deleteSeconds} s), ${run.queuesLeftInRabbitMQ} left in RabbitMQ`, ""],
-    ["operator", `peak RSS ${run.peakRssMiB} MiB, CPU ${run.drainCpuSeconds} s in the drain`, ""],
+    [
+      "operator",
+      `peak RSS ${run.peakRssMiB} MiB (V8 heap ${run.peakRssHeapTotalMiB}, external ${run.peakRssExternalMiB}), CPU ${run.drainCpuSeconds} s in the drain`,
+      "",
+    ],
   ];
   const width = Math.max(...rows.map((row) => row[0].length));
   for (const [what, figures, limit] of rows) console.log(`${what.padEnd(width)}  ${figures}${limit ? `   [${limit}]` : ""}`);
