@@ -8,6 +8,8 @@
 //   npm run bench:scale                       # N = 1000
 //   BENCH_N=10000 npm run bench:scale
 //   BENCH_STEADY_SECONDS=600 npm run bench:scale   # the steady-state window (default 60)
+//   BENCH_CONCURRENCY=16 npm run bench:scale        # --topology-concurrency, and the limits' concurrency
+//   BENCH_OPERATOR_NODE_ARGS="--max-semi-space-size=4" npm run bench:scale
 //   BENCH_PROFILE_DIR=/tmp/prof npm run bench:scale  # a CPU profile per operator life, and a heap
 //                                                    # snapshot after the drain (bench/profile-summary.ts reads them)
 //
@@ -15,7 +17,7 @@
 // starts); steady state (nothing changes); drift (1% of the queues deleted in RabbitMQ); restart
 // with N in sync; delete all N. The operator's RSS and CPU time are sampled throughout from its
 // /metrics. One JSON line per run is appended to bench/results/scale.jsonl; a table is printed.
-import { PatchStrategy, setHeaderOptions, type KubernetesObject } from "@kubernetes/client-node";
+import { PatchStrategy, Watch, setHeaderOptions, type KubernetesObject } from "@kubernetes/client-node";
 import { appendFile, mkdir, mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -39,6 +41,8 @@ const DRIFT_PERIOD_SECONDS = 10;
 /** Requests the benchmark itself has in flight while applying objects, like a busy kubectl apply. */
 const CLIENT_PARALLELISM = 16;
 const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
+/** Options for the operator's node (e.g. "--max-semi-space-size=4"), to compare their cost and memory. */
+const NODE_ARGS = (process.env.BENCH_OPERATOR_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
 const RESULTS = join(REPO_ROOT, "bench", "results", "scale.jsonl");
 const SECRET = "rabbit";
 
@@ -116,8 +120,54 @@ async function listQueueObjects(clients: KubeClients, namespace: string): Promis
   return (await clients.objects.list(API_VERSION, "Queue", namespace)).items as TopologyObject[];
 }
 
-async function countReady(clients: KubeClients, namespace: string): Promise<number> {
-  return (await listQueueObjects(clients, namespace)).filter((q) => readyOf(q)?.status === "True").length;
+/**
+ * The Queue objects of a namespace as a watch reports them: which exist, which are Ready. A watch
+ * rather than polling lists, whose cost (N objects serialized and parsed twice a second) would
+ * take CPU from what is measured.
+ */
+class QueueWatcher {
+  private readonly ready = new Map<string, boolean>();
+  private request: AbortController | undefined;
+
+  constructor(
+    private readonly clients: KubeClients,
+    private readonly namespace: string,
+  ) {}
+
+  get existing(): number {
+    return this.ready.size;
+  }
+
+  get readyCount(): number {
+    let count = 0;
+    for (const ready of this.ready.values()) if (ready) count++;
+    return count;
+  }
+
+  async start(): Promise<void> {
+    const [group, version] = API_VERSION.split("/") as [string, string];
+    const path = `/apis/${group}/${version}/namespaces/${this.namespace}/queues`;
+    const listed = (await this.clients.objects.list(API_VERSION, "Queue", this.namespace)) as {
+      items: TopologyObject[];
+      metadata?: { resourceVersion?: string };
+    };
+    for (const queue of listed.items) this.ready.set(queue.metadata?.name ?? "", readyOf(queue)?.status === "True");
+    this.request = await new Watch(this.clients.kc).watch(
+      path,
+      { resourceVersion: listed.metadata?.resourceVersion, allowWatchBookmarks: true },
+      (type: string, queue: TopologyObject) => {
+        if (type === "DELETED") this.ready.delete(queue.metadata?.name ?? "");
+        else if (type === "ADDED" || type === "MODIFIED") this.ready.set(queue.metadata?.name ?? "", readyOf(queue)?.status === "True");
+      },
+      (error: unknown) => {
+        if (error && !this.request?.signal.aborted) console.error(`the bench's watch of Queue objects ended: ${String(error)}`);
+      },
+    );
+  }
+
+  stop(): void {
+    this.request?.abort();
+  }
 }
 
 /** Has the operator write a heap snapshot (--heapsnapshot-signal) and waits until it is written. */
@@ -148,7 +198,15 @@ async function heapSnapshot(operator: OperatorProcess, dir: string): Promise<voi
 
 async function main(): Promise<void> {
   const commit = (await runCommand("git", ["describe", "--always", "--dirty"], { cwd: REPO_ROOT })).stdout.trim();
-  const run: Figures = { date: new Date().toISOString(), commit, n: N, concurrency: CONCURRENCY, rabbitmq: "", steadySeconds: STEADY_SECONDS };
+  const run: Figures = {
+    date: new Date().toISOString(),
+    commit,
+    nodeArgs: NODE_ARGS.join(" "),
+    n: N,
+    concurrency: CONCURRENCY,
+    rabbitmq: "",
+    steadySeconds: STEADY_SECONDS,
+  };
   const logDir = await mkdtemp(join(tmpdir(), "rabbit-operator-bench-"));
   await runCommand("npm", ["run", "--silent", "build"], { cwd: REPO_ROOT });
   if (PROFILE_DIR) await mkdir(PROFILE_DIR, { recursive: true });
@@ -158,6 +216,7 @@ async function main(): Promise<void> {
   const clients = kubeClients(controlPlane.kubeconfig);
   let operator: OperatorProcess | undefined;
   let sampling: NodeJS.Timeout | undefined;
+  let watcher: QueueWatcher | undefined;
   try {
     await installCrds(clients);
     const home = (await createNamespace(clients, "scale")).name;
@@ -214,9 +273,12 @@ async function main(): Promise<void> {
       namespaces: [home],
       logFile: join(logDir, "operator.log"),
       driftPeriodSeconds: DRIFT_PERIOD_SECONDS,
-      args: [`--metrics-port=${metricsPort}`, "--log-level=info"],
+      args: [`--metrics-port=${metricsPort}`, "--log-level=info", `--topology-concurrency=${CONCURRENCY}`],
       compiledEntry: join(REPO_ROOT, "dist", "operator", "main.js"),
-      nodeArgs: PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`, "--heapsnapshot-signal=SIGUSR2", `--diagnostic-dir=${PROFILE_DIR}`] : [],
+      nodeArgs: [
+        ...NODE_ARGS,
+        ...(PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`, "--heapsnapshot-signal=SIGUSR2", `--diagnostic-dir=${PROFILE_DIR}`] : []),
+      ],
     });
     let peak: Counters | undefined;
     const sample = async () => {
@@ -224,12 +286,15 @@ async function main(): Promise<void> {
       const counters = await operatorCounters(metricsPort).catch(() => undefined);
       if (counters && counters.rssBytes > (peak?.rssBytes ?? 0)) peak = counters;
     };
+    const queues = new QueueWatcher(clients, home);
+    watcher = queues;
+    await queues.start();
     const conflictsBefore = await apiServerConflicts(clients);
     started = Date.now();
     await operator.start();
     sampling = setInterval(() => void sample(), 1_000);
     const startCounters = await operatorCounters(metricsPort);
-    await waitFor(`${N} queues Ready`, async () => (await countReady(clients, home)) === N, { timeoutMs: 60 * 60_000, intervalMs: 500 });
+    await waitFor(`${N} queues Ready`, async () => queues.readyCount === N, { timeoutMs: 60 * 60_000, intervalMs: 50 });
     const drainMs = Date.now() - started;
     const drained = difference(await operatorCounters(metricsPort), startCounters);
     run.drainSeconds = seconds(drainMs);
@@ -289,7 +354,9 @@ async function main(): Promise<void> {
     await inParallel(names, CLIENT_PARALLELISM, (name) =>
       clients.objects.delete({ apiVersion: API_VERSION, kind: "Queue", metadata: { name, namespace: home } }),
     );
-    await waitFor(`${N} Queue objects gone`, async () => (await listQueueObjects(clients, home)).length === 0, { timeoutMs: 60 * 60_000, intervalMs: 500 });
+    await waitFor(`${N} Queue objects gone`, async () => queues.existing === 0, { timeoutMs: 60 * 60_000, intervalMs: 50 });
+    // The watch saw it; the API server agrees.
+    if ((await listQueueObjects(clients, home)).length > 0) throw new Error("Queue objects are left that the watch saw deleted");
     run.deleteSeconds = seconds(Date.now() - started);
     run.deletePerSecond = perSecond(N, Date.now() - started);
     run.queuesLeftInRabbitMQ = (await admin.listQueueDefinitions("/")).filter((q) => q.name.startsWith("q-")).length;
@@ -300,6 +367,7 @@ async function main(): Promise<void> {
     run.peakRssExternalMiB = mebibytes(peak?.externalBytes);
   } finally {
     if (sampling) clearInterval(sampling);
+    watcher?.stop();
     await operator?.stop("SIGTERM");
     await rabbit.stop();
     await controlPlane.stop();
