@@ -127,3 +127,79 @@ describe("WorkQueue", () => {
     expect({ added, retried }).toEqual({ added: 2, retried: 1 });
   });
 });
+
+describe("WorkQueue with groups", () => {
+  // Keys "cluster:name": the group is the cluster.
+  const grouped = (maxPerGroup: number) => new WorkQueue({ group: (key) => key.split(":")[0]!, maxPerGroup });
+
+  it("serves groups in turn: a single key of a second group is handed out second, not after 1,000 of the first", async () => {
+    const q = grouped(4);
+    for (let i = 0; i < 1000; i++) q.add(`big:${i}`);
+    q.add("small:only");
+    expect(q.depth).toBe(1001);
+    expect([await q.get(), await q.get(), await q.get()]).toEqual(["big:0", "small:only", "big:1"]);
+  });
+
+  it("never processes more than maxPerGroup keys of one group at once; a done() frees a place for the group's next key", async () => {
+    const q = grouped(2);
+    for (const key of ["slow:1", "slow:2", "slow:3", "slow:4", "fast:1", "fast:2", "fast:3"]) q.add(key);
+    const handedOut = [await q.get(), await q.get(), await q.get(), await q.get()];
+    expect(handedOut).toEqual(["slow:1", "fast:1", "slow:2", "fast:2"]);
+    // Both groups are at their bound: a fifth worker waits although keys of both are ready.
+    let fifth: string | undefined;
+    void q.get().then((key) => (fifth = key));
+    await Promise.resolve();
+    expect(fifth).toBeUndefined();
+    expect(q.depth).toBe(3);
+    q.done("fast:1");
+    await Promise.resolve();
+    expect(fifth).toBe("fast:3");
+    // slow:3 waits for a slow key to be done, whatever else is free.
+    let sixth: string | undefined;
+    void q.get().then((key) => (sixth = key));
+    q.done("fast:2");
+    q.done("fast:3");
+    await Promise.resolve();
+    expect(sixth).toBeUndefined();
+    q.done("slow:1");
+    await Promise.resolve();
+    expect(sixth).toBe("slow:3");
+    expect(q.processingCount).toBe(2);
+  });
+
+  it("a key added again while processed comes back in its group, still bounded, and drain() waits for every group", async () => {
+    const q = grouped(1);
+    q.add("a:1");
+    q.add("a:2");
+    const first = await q.get();
+    expect(first).toBe("a:1");
+    q.add("a:1");
+    let next: string | undefined;
+    void q.get().then((key) => (next = key));
+    await Promise.resolve();
+    expect(next).toBeUndefined();
+    let drained = false;
+    void q.drain().then(() => (drained = true));
+    q.done("a:1");
+    await Promise.resolve();
+    // a:2 was ready first; a:1 is queued behind it.
+    expect(next).toBe("a:2");
+    expect(q.depth).toBe(1);
+    q.done("a:2");
+    expect(await q.get()).toBe("a:1");
+    q.done("a:1");
+    await Promise.resolve();
+    expect(drained).toBe(true);
+  });
+
+  it("keeps order within a group over many keys (the queue's FIFO compacts as it is consumed)", async () => {
+    const q = grouped(1);
+    for (let i = 0; i < 5000; i++) q.add(`g:${i}`);
+    for (let i = 0; i < 5000; i++) {
+      const key = await q.get();
+      expect(key).toBe(`g:${i}`);
+      q.done(key!);
+    }
+    expect(q.depth).toBe(0);
+  });
+});
