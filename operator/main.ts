@@ -6,7 +6,7 @@ import { parseArgs } from "node:util";
 import { KubeConfig } from "@kubernetes/client-node";
 import { addRabbitClusterController } from "./controllers/rabbit-cluster/index.js";
 import { inClusterManagement } from "./controllers/rabbit-cluster/management-adapter.js";
-import { addTopologyControllers } from "./controllers/topology/index.js";
+import { DEFAULT_CONCURRENCY, DEFAULT_CONCURRENCY_PER_CLUSTER, addTopologyControllers } from "./controllers/topology/index.js";
 import { createLogger, isLogLevel } from "./runtime/logger.js";
 import { candidateIdentity } from "./runtime/leader-election.js";
 import { Manager } from "./runtime/manager.js";
@@ -25,7 +25,9 @@ Flags (each also read from the environment variable in brackets):
   --topology-drift-period SECONDS  how often each RabbitMQ cluster's topology is listed (one request per kind) and
                                objects changed behind the operator's back are declared again; 0 disables;
                                default 30 [RABBIT_OPERATOR_TOPOLOGY_DRIFT_PERIOD]
-  --topology-concurrency N     topology objects reconciled at once, per kind; default 4 [RABBIT_OPERATOR_TOPOLOGY_CONCURRENCY]
+  --topology-concurrency N     topology objects reconciled at once, per kind; default ${DEFAULT_CONCURRENCY} [RABBIT_OPERATOR_TOPOLOGY_CONCURRENCY]
+  --topology-concurrency-per-cluster N  of those, at most N of one RabbitMQ cluster (clusters take turns, and a
+                               slow one holds only N); default ${DEFAULT_CONCURRENCY_PER_CLUSTER} [RABBIT_OPERATOR_TOPOLOGY_CONCURRENCY_PER_CLUSTER]
   --metrics-port PORT          /metrics port, 0 to disable; default 8080 [RABBIT_OPERATOR_METRICS_PORT]
   --health-port PORT           /healthz and /readyz port, 0 to disable; default 8081 [RABBIT_OPERATOR_HEALTH_PORT]
   --log-level LEVEL            debug, info, warn, error; default info [RABBIT_OPERATOR_LOG_LEVEL]
@@ -85,6 +87,7 @@ async function main(): Promise<void> {
       "cluster-domain": { type: "string" },
       "topology-drift-period": { type: "string" },
       "topology-concurrency": { type: "string" },
+      "topology-concurrency-per-cluster": { type: "string" },
       "metrics-port": { type: "string" },
       "health-port": { type: "string" },
       "log-level": { type: "string" },
@@ -107,7 +110,16 @@ async function main(): Promise<void> {
   const leaderElect = parseBoolean(flag(values["leader-elect"], "RABBIT_OPERATOR_LEADER_ELECT", "false"), "leader-elect");
   const clusterDomain = flag(values["cluster-domain"], "RABBIT_OPERATOR_CLUSTER_DOMAIN", "cluster.local");
   const driftPeriodSeconds = parseCount(flag(values["topology-drift-period"], "RABBIT_OPERATOR_TOPOLOGY_DRIFT_PERIOD", "30"), "topology-drift-period", 0);
-  const topologyConcurrency = parseCount(flag(values["topology-concurrency"], "RABBIT_OPERATOR_TOPOLOGY_CONCURRENCY", "4"), "topology-concurrency", 1);
+  const topologyConcurrency = parseCount(
+    flag(values["topology-concurrency"], "RABBIT_OPERATOR_TOPOLOGY_CONCURRENCY", String(DEFAULT_CONCURRENCY)),
+    "topology-concurrency",
+    1,
+  );
+  const topologyConcurrencyPerCluster = parseCount(
+    flag(values["topology-concurrency-per-cluster"], "RABBIT_OPERATOR_TOPOLOGY_CONCURRENCY_PER_CLUSTER", String(DEFAULT_CONCURRENCY_PER_CLUSTER)),
+    "topology-concurrency-per-cluster",
+    1,
+  );
   const kubeConfig = loadKubeConfig(values.kubeconfig);
 
   let leaderElection: ConstructorParameters<typeof Manager>[0]["leaderElection"] = false;
@@ -131,6 +143,7 @@ async function main(): Promise<void> {
     clusterDomain,
     driftPeriodMs: driftPeriodSeconds * 1000,
     maxConcurrentReconciles: topologyConcurrency,
+    maxConcurrentPerCluster: topologyConcurrencyPerCluster,
     watchedNamespaces: namespaces,
   });
   logger.info("starting", { version: process.env.npm_package_version, namespaces: namespaces.length ? namespaces : "all", leaderElect, clusterDomain });

@@ -61,6 +61,12 @@ export interface ControllerOptions {
   reconciler: Reconciler;
   /** Workers: keys reconciled at the same time (never the same key twice). Default 1. */
   maxConcurrentReconciles?: number;
+  /**
+   * The group of a key (the cluster its object is declared in) and how many keys of one group
+   * are reconciled at once: keys are handed out round-robin across groups (workqueue.ts).
+   */
+  group?: (key: string) => string;
+  maxConcurrentPerGroup?: number;
   backoff?: BackoffOptions;
   clock?: Clock;
   logger?: Logger;
@@ -105,6 +111,8 @@ export class Controller {
       clock: this.clock,
       rateLimiter: new ExponentialBackoff(this.options.backoff),
       observer: this.options.observer?.queue,
+      group: this.options.group,
+      maxPerGroup: this.options.maxConcurrentPerGroup,
     });
     const abort = new AbortController();
     this.queue = queue;

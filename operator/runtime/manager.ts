@@ -78,6 +78,9 @@ export interface ControllerSpec<T extends KubeObject> {
   watches?: readonly WatchSpec[];
   reconciler: Reconciler;
   maxConcurrentReconciles?: number;
+  /** Groups of keys reconciled with a bound each (Controller's group and maxConcurrentPerGroup). */
+  group?: (key: string) => string;
+  maxConcurrentPerGroup?: number;
   backoff?: BackoffOptions;
   /**
    * Not to act on updates of a primary object that change only its status (predicates.ts): for
@@ -188,6 +191,8 @@ export class Manager {
       name: spec.name,
       reconciler: spec.reconciler,
       maxConcurrentReconciles: spec.maxConcurrentReconciles,
+      group: spec.group,
+      maxConcurrentPerGroup: spec.maxConcurrentPerGroup,
       backoff: spec.backoff,
       clock: this.clock,
       logger: this.logger,

@@ -1,11 +1,15 @@
 // A reverse proxy on loopback in front of a real RabbitMQ management API, to break it on purpose:
 // it passes requests through, answers 500 as RabbitMQ does when a node is in trouble, holds
-// requests without ever answering, or stops listening (connections refused, as when the whole
-// cluster is down). It counts every request it receives.
+// requests without ever answering, answers every request only after SLOW_ANSWER_MS (a cluster
+// under heavy load), or stops listening (connections refused, as when the whole cluster is down).
+// It counts every request it receives.
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 
-export type FaultMode = "pass" | "error500" | "hang" | "down";
+export type FaultMode = "pass" | "error500" | "hang" | "slow" | "down";
+
+/** How long a request waits before it is passed on, in the "slow" mode. */
+export const SLOW_ANSWER_MS = 10_000;
 
 export interface FaultProxy {
   readonly url: string;
@@ -39,6 +43,15 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       response.on("close", () => held.delete(response));
       return;
     }
+    if (mode === "slow") {
+      const timer = setTimeout(() => forward(incoming, response), SLOW_ANSWER_MS);
+      response.on("close", () => clearTimeout(timer));
+      return;
+    }
+    forward(incoming, response);
+  };
+
+  const forward = (incoming: IncomingMessage, response: ServerResponse) => {
     const forwarded = httpRequest(
       { host: upstream.hostname, port: upstream.port, method: incoming.method, path: incoming.url, headers: { ...incoming.headers, host: upstream.host } },
       (answer) => {

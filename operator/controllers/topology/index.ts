@@ -30,6 +30,9 @@ export { TOPOLOGY_FINALIZER } from "./reconciler.js";
 
 /** Period of the drift check: an object changed behind our back is declared again within about this long. */
 export const DEFAULT_DRIFT_PERIOD_MS = 30_000;
+/** Topology objects of one kind reconciled at once, and of those at most how many of one cluster. */
+export const DEFAULT_CONCURRENCY = 16;
+export const DEFAULT_CONCURRENCY_PER_CLUSTER = 4;
 
 export interface TopologyControllerOptions {
   /** DNS domain of the Kubernetes cluster, for the default endpoint of a RabbitCluster. */
@@ -42,8 +45,9 @@ export interface TopologyControllerOptions {
   managementClientOptions?: ManagementClientOptions;
   /** How often every cluster's topology is listed and compared; 0 disables drift detection. */
   driftPeriodMs?: number;
-  /** Reconciles at once per kind. */
+  /** Reconciles at once per kind (default 16), and of those at most this many per cluster (default 4). */
   maxConcurrentReconciles?: number;
+  maxConcurrentPerCluster?: number;
   /** The namespaces the manager watches (for messages about clusters outside them). */
   watchedNamespaces?: readonly string[];
 }
@@ -175,7 +179,13 @@ export function addTopologyControllers(manager: Manager, options: TopologyContro
           guardConnectionSecret: (namespace, name) => secretGuard.protect(namespace, name),
         }),
       ),
-      maxConcurrentReconciles: options.maxConcurrentReconciles ?? 4,
+      maxConcurrentReconciles: options.maxConcurrentReconciles ?? DEFAULT_CONCURRENCY,
+      // A slow cluster holds a few workers, never all of them, and clusters take turns.
+      group: (key) => {
+        const object = informer.getByKey(key);
+        return object ? clusterKeyOf(object) : "";
+      },
+      maxConcurrentPerGroup: options.maxConcurrentPerCluster ?? DEFAULT_CONCURRENCY_PER_CLUSTER,
       // The reconcile reads the spec, not the status it wrote: its own status writes need no reconcile.
       ignoreStatusOnlyUpdates: true,
       // RabbitMQ refusals and missing dependencies are retried from half a second up to 5 minutes.

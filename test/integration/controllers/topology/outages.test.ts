@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { apply } from "../../../../dev/kube.js";
 import { useRabbitCluster } from "../../../harness/rabbitmq/use-rabbit-cluster.js";
-import { ERROR_500_BODY, startFaultProxy, type FaultProxy } from "../../../support/fault-proxy.js";
+import { ERROR_500_BODY, SLOW_ANSWER_MS, startFaultProxy, type FaultProxy } from "../../../support/fault-proxy.js";
 import { read, readyOf, startTopologyEnvironment, topologyObject, waitReady, type TopologyEnvironment } from "./support.js";
 
 /** How long the whole-cluster outage lasts: a minute under `npm run test:faults`. */
@@ -59,6 +59,14 @@ async function requestsDuring(ms: number): Promise<number> {
   proxy.resetCount();
   await sleep(ms);
   return proxy.requests;
+}
+
+async function eventuallyTrue(check: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`not true within ${timeoutMs} ms`);
+    await sleep(100);
+  }
 }
 
 async function allReady(names: string[], timeoutMs: number): Promise<number> {
@@ -114,6 +122,40 @@ describe("a management API in trouble", () => {
     console.log(`silence over: ${SICK_OBJECTS} objects Ready ${(tookMs / 1000).toFixed(1)} s later`);
     // At most a cooldown (15 s) until the next probe, whose prompt answer brings them all back.
     expect(tookMs).toBeLessThan(30_000);
+  }, 420_000);
+
+  it(`answering only after ${SLOW_ANSWER_MS / 1000} s: a healthy cluster's objects are Ready as fast as without it, while the slow cluster's wait`, async () => {
+    const count = 24;
+    const baseline = Array.from({ length: count }, (_, i) => `alone-${i}`);
+    let started = Date.now();
+    await Promise.all(baseline.map((name) => apply(env.clients, healthyQueue(name))));
+    await allReady(baseline, 60_000);
+    const aloneMs = Date.now() - started;
+
+    await proxy.setMode("slow");
+    proxy.resetCount();
+    const slow = Array.from({ length: SICK_OBJECTS }, (_, i) => `slow-${i}`);
+    await Promise.all(slow.map((name) => apply(env.clients, sickQueue(name))));
+    // Requests of the slow cluster are waiting by now (the proxy has them).
+    await eventuallyTrue(() => proxy.requests > 0, 10_000);
+    await sleep(2_000);
+    const beside = Array.from({ length: count }, (_, i) => `beside-slow-${i}`);
+    started = Date.now();
+    await Promise.all(beside.map((name) => apply(env.clients, healthyQueue(name))));
+    await allReady(beside, 60_000);
+    const besideMs = Date.now() - started;
+    const slowReady = (await Promise.all(slow.map(async (name) => readyOf(await read(env.clients, "Queue", name, ns))?.status))).filter((s) => s === "True");
+    console.log(
+      `a cluster answering after ${SLOW_ANSWER_MS / 1000} s: ${count} objects of a healthy cluster Ready in ${(besideMs / 1000).toFixed(1)} s beside it, ${(aloneMs / 1000).toFixed(1)} s alone; ${slowReady.length} of ${SICK_OBJECTS} slow ones Ready meanwhile`,
+    );
+    // The slow cluster's objects were still waiting on it: it really was in the way.
+    expect(slowReady.length).toBeLessThan(SICK_OBJECTS);
+    // At most 4 reconciles of one cluster at once (16 per kind), and once a request has waited 5 s
+    // the cluster is suspect (reachability.ts): the healthy cluster keeps its workers.
+    expect(besideMs).toBeLessThan(aloneMs * 2 + 2_000);
+
+    await proxy.setMode("pass");
+    await allReady(slow, 180_000);
   }, 420_000);
 
   it(`down for ${OUTAGE_SECONDS} s or more (connections refused): Ready=False Unreachable, requests counted, everything converges when it is back`, async () => {
