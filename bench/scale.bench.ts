@@ -8,7 +8,7 @@
 //   npm run bench:scale                       # N = 1000
 //   BENCH_N=10000 npm run bench:scale
 //   BENCH_STEADY_SECONDS=600 npm run bench:scale   # the steady-state window (default 60)
-//   BENCH_CONCURRENCY=16 npm run bench:scale        # --topology-concurrency, and the limits' concurrency
+//   BENCH_CONCURRENCY=16 npm run bench:scale        # --topology-concurrency-per-cluster, and the limits' concurrency
 //   BENCH_OPERATOR_NODE_ARGS="--max-semi-space-size=4" npm run bench:scale
 //   BENCH_PROFILE_DIR=/tmp/prof npm run bench:scale  # a CPU profile per operator life, and a heap
 //                                                    # snapshot after the drain (bench/profile-summary.ts reads them)
@@ -22,6 +22,7 @@ import { appendFile, mkdir, mkdtemp, readdir, rm, stat } from "node:fs/promises"
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { API_VERSION } from "../operator/api/index.js";
+import { DEFAULT_CONCURRENCY_PER_CLUSTER } from "../operator/controllers/topology/index.js";
 import { ManagementClient } from "../operator/rabbitmq/management.js";
 import { makeClients } from "../operator/runtime/clients.js";
 import { startControlPlane } from "../dev/control-plane.js";
@@ -35,8 +36,8 @@ import { readyOf, topologyObject, type TopologyObject } from "../test/integratio
 
 const N = Number(process.env.BENCH_N ?? 1000);
 const STEADY_SECONDS = Number(process.env.BENCH_STEADY_SECONDS ?? 60);
-/** The operator's reconciles at once per kind (its default), and the limits' concurrency. */
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
+/** The operator's reconciles at once of one cluster per kind (its default), and the limits' concurrency. */
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? DEFAULT_CONCURRENCY_PER_CLUSTER);
 const DRIFT_PERIOD_SECONDS = 10;
 /** Requests the benchmark itself has in flight while applying objects, like a busy kubectl apply. */
 const CLIENT_PARALLELISM = 16;
@@ -273,7 +274,7 @@ async function main(): Promise<void> {
       namespaces: [home],
       logFile: join(logDir, "operator.log"),
       driftPeriodSeconds: DRIFT_PERIOD_SECONDS,
-      args: [`--metrics-port=${metricsPort}`, "--log-level=info", `--topology-concurrency=${CONCURRENCY}`],
+      args: [`--metrics-port=${metricsPort}`, "--log-level=info", `--topology-concurrency-per-cluster=${CONCURRENCY}`],
       compiledEntry: join(REPO_ROOT, "dist", "operator", "main.js"),
       nodeArgs: [
         ...NODE_ARGS,
