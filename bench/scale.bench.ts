@@ -22,7 +22,7 @@ import { appendFile, mkdir, mkdtemp, readdir, rm, stat } from "node:fs/promises"
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { API_VERSION } from "../operator/api/index.js";
-import { DEFAULT_CONCURRENCY_PER_CLUSTER } from "../operator/controllers/topology/index.js";
+import { DEFAULT_CONCURRENCY, DEFAULT_CONCURRENCY_PER_CLUSTER } from "../operator/controllers/topology/index.js";
 import { ManagementClient } from "../operator/rabbitmq/management.js";
 import { makeClients } from "../operator/runtime/clients.js";
 import { startControlPlane } from "../dev/control-plane.js";
@@ -274,7 +274,12 @@ async function main(): Promise<void> {
       namespaces: [home],
       logFile: join(logDir, "operator.log"),
       driftPeriodSeconds: DRIFT_PERIOD_SECONDS,
-      args: [`--metrics-port=${metricsPort}`, "--log-level=info", `--topology-concurrency-per-cluster=${CONCURRENCY}`],
+      args: [
+        `--metrics-port=${metricsPort}`,
+        "--log-level=info",
+        `--topology-concurrency-per-cluster=${CONCURRENCY}`,
+        `--topology-concurrency=${Math.max(CONCURRENCY, DEFAULT_CONCURRENCY)}`,
+      ],
       compiledEntry: join(REPO_ROOT, "dist", "operator", "main.js"),
       nodeArgs: [
         ...NODE_ARGS,

@@ -6,7 +6,7 @@
 //
 //   npm run bench                       # N = 100 and 1000
 //   BENCH_SIZES=100 npm run bench       # other sizes
-//   BENCH_CONCURRENCY=8 npm run bench   # reconciles at once per kind (the operator's default is 4)
+//   BENCH_CONCURRENCY=8 npm run bench   # reconciles at once of the one cluster (the operator's default is 4 per cluster)
 //   BENCH_QUEUE_TYPE=quorum npm run bench
 //
 // RABBIT_OPERATOR_TEST_KUBECONFIG points it at a running control plane instead of starting one.
@@ -16,6 +16,7 @@ import { startControlPlane } from "../dev/control-plane.js";
 import { waitFor } from "../dev/exec.js";
 import { apply } from "../dev/kube.js";
 import { startRabbitCluster } from "../dev/rabbitmq-cluster.js";
+import { DEFAULT_CONCURRENCY, DEFAULT_CONCURRENCY_PER_CLUSTER } from "../operator/controllers/topology/index.js";
 import {
   managementWrites,
   readyOf,
@@ -27,7 +28,7 @@ import {
 } from "../test/integration/controllers/topology/support.js";
 
 const SIZES = (process.env.BENCH_SIZES ?? "100,1000").split(",").map(Number);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? DEFAULT_CONCURRENCY_PER_CLUSTER);
 const QUEUE_TYPE = process.env.BENCH_QUEUE_TYPE ?? "classic";
 const DRIFT_PERIOD_MS = 5_000;
 /** Requests the benchmark itself has in flight while applying objects, like a busy kubectl apply. */
@@ -116,7 +117,8 @@ async function main(): Promise<void> {
     env = await startTopologyEnvironment(given ?? controlPlane!.kubeconfig, rabbit, {
       prefix: "bench",
       driftPeriodMs: DRIFT_PERIOD_MS,
-      maxConcurrentReconciles: CONCURRENCY,
+      maxConcurrentReconciles: Math.max(CONCURRENCY, DEFAULT_CONCURRENCY),
+      maxConcurrentPerCluster: CONCURRENCY,
     });
     for (const n of SIZES) await benchmark(env, n);
     const queuesLeft = (await rabbit.management().listQueueDefinitions()).filter((q) => q.name.startsWith("bench-"));

@@ -155,7 +155,7 @@ export class WorkQueue {
   }
 
   private makeReady(key: string): void {
-    const group = this.groupOf(key);
+    const group = this.safeGroupOf(key);
     const keys = this.ready.get(group);
     if (keys) keys.push(key);
     else {
@@ -164,6 +164,15 @@ export class WorkQueue {
     }
     this.readyCount++;
     this.serveWaitingWorkers();
+  }
+
+  /** A group function that throws must not lose the key (it is marked dirty already): the default group. */
+  private safeGroupOf(key: string): string {
+    try {
+      return this.groupOf(key);
+    } catch {
+      return "";
+    }
   }
 
   private serveWaitingWorkers(): void {

@@ -1,15 +1,18 @@
 // A reverse proxy on loopback in front of a real RabbitMQ management API, to break it on purpose:
 // it passes requests through, answers 500 as RabbitMQ does when a node is in trouble, holds
 // requests without ever answering, answers every request only after SLOW_ANSWER_MS (a cluster
-// under heavy load), or stops listening (connections refused, as when the whole cluster is down).
+// under heavy load, still answering), or stops listening (connections refused, as when the whole cluster is down).
 // It counts every request it receives.
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 
 export type FaultMode = "pass" | "error500" | "hang" | "slow" | "down";
 
-/** How long a request waits before it is passed on, in the "slow" mode. */
-export const SLOW_ANSWER_MS = 10_000;
+/**
+ * How long a request waits before it is passed on, in the "slow" mode: an answer that comes, later
+ * than usual but before the operator's client gives up (10 s) or deems the cluster suspect (5 s).
+ */
+export const SLOW_ANSWER_MS = 3_000;
 
 export interface FaultProxy {
   readonly url: string;

@@ -167,7 +167,7 @@ describe("WorkQueue with groups", () => {
     expect(q.processingCount).toBe(2);
   });
 
-  it("a key added again while processed comes back in its group, still bounded, and drain() waits for every group", async () => {
+  it("a key added again while processed comes back in its group, still bounded", async () => {
     const q = grouped(1);
     q.add("a:1");
     q.add("a:2");
@@ -178,8 +178,6 @@ describe("WorkQueue with groups", () => {
     void q.get().then((key) => (next = key));
     await Promise.resolve();
     expect(next).toBeUndefined();
-    let drained = false;
-    void q.drain().then(() => (drained = true));
     q.done("a:1");
     await Promise.resolve();
     // a:2 was ready first; a:1 is queued behind it.
@@ -187,9 +185,58 @@ describe("WorkQueue with groups", () => {
     expect(q.depth).toBe(1);
     q.done("a:2");
     expect(await q.get()).toBe("a:1");
-    q.done("a:1");
+  });
+
+  it("drain() waits until no key of any group is processed", async () => {
+    const q = grouped(1);
+    q.add("a:1");
+    q.add("b:1");
+    const [first, second] = [await q.get(), await q.get()];
+    let drained = false;
+    void q.drain().then(() => (drained = true));
+    q.done(first!);
+    await Promise.resolve();
+    expect(drained).toBe(false);
+    q.done(second!);
     await Promise.resolve();
     expect(drained).toBe(true);
+  });
+
+  it("a key stays counted against the group it was handed out under, though its object moved to another cluster meanwhile", async () => {
+    const clusterOf = new Map([["obj", "old"]]);
+    const q = new WorkQueue({ group: (key) => clusterOf.get(key) ?? key.split(":")[0]!, maxPerGroup: 1 });
+    q.add("obj");
+    expect(await q.get()).toBe("obj");
+    clusterOf.set("obj", "new");
+    q.add("old:other");
+    let next: string | undefined;
+    void q.get().then((key) => (next = key));
+    await Promise.resolve();
+    expect(next).toBeUndefined();
+    q.done("obj");
+    await Promise.resolve();
+    expect(next).toBe("old:other");
+  });
+
+  it("a group function that throws does not lose the key: it goes to the default group", async () => {
+    const q = new WorkQueue({
+      group: () => {
+        throw new Error("no cluster");
+      },
+      maxPerGroup: 1,
+    });
+    q.add("ns/a");
+    expect(await q.get()).toBe("ns/a");
+  });
+
+  it("shutDown() releases workers waiting on a group at its bound", async () => {
+    const q = grouped(1);
+    q.add("a:1");
+    q.add("a:2");
+    await q.get();
+    const waiting = q.get();
+    q.shutDown();
+    expect(await waiting).toBeUndefined();
   });
 
   it("keeps order within a group over many keys (the queue's FIFO compacts as it is consumed)", async () => {

@@ -44,6 +44,7 @@ export async function startTopologyEnvironment(
     driftPeriodMs?: number;
     prefix?: string;
     maxConcurrentReconciles?: number;
+    maxConcurrentPerCluster?: number;
     /** The node that stands for a RabbitCluster's client Service (default the first); streams go to the first disc node. */
     serviceNode?: NodeRef;
   } = {},
@@ -97,6 +98,7 @@ export async function startTopologyEnvironment(
     managementClientOptions: { onAttempt: (attempt) => managementRequests.push(attempt) },
     watchedNamespaces: namespaces,
     maxConcurrentReconciles: options.maxConcurrentReconciles,
+    maxConcurrentPerCluster: options.maxConcurrentPerCluster,
   });
   await manager.start();
 
