@@ -37,7 +37,9 @@ const LANES: Run[][] = [
     },
   ],
   [
-    { label: "e2e rabbitmq 3.10", projects: ["e2e"], env: { RABBIT_OPERATOR_RABBITMQ_SERIES: "3.10" } },
+    // The operator-kill tests of the controller suite run once, on 4.0 in the other lane: this lane
+    // was the longer by some 5 minutes (stop 25's CI: 2692 s against 2506 s).
+    { label: "e2e rabbitmq 3.10", projects: ["e2e"], env: { RABBIT_OPERATOR_RABBITMQ_SERIES: "3.10", E2E_OPERATOR_KILL_TESTS: "skip" } },
     // Here rather than after the controller suite: the lanes then end within minutes of each other.
     { label: "e2e rabbitmq 4.0 product", projects: ["e2e"], files: ["test/e2e/product.test.ts"], env: { RABBIT_OPERATOR_RABBITMQ_SERIES: "4.0" } },
     // The management client and the CLI operations against local 4.0 nodes (dev/rabbitmq-install.ts).
