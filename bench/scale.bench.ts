@@ -17,14 +17,17 @@
 // starts); steady state (nothing changes); drift (1% of the queues deleted in RabbitMQ); restart
 // with N in sync; delete all N. The operator's RSS and CPU time are sampled throughout from its
 // /metrics. One JSON line per run is appended to bench/results/scale.jsonl; a table is printed.
-import { PatchStrategy, Watch, setHeaderOptions, type KubernetesObject } from "@kubernetes/client-node";
+import { PatchStrategy, setHeaderOptions, type KubernetesObject } from "@kubernetes/client-node";
 import { appendFile, mkdir, mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { API_VERSION } from "../operator/api/index.js";
+import { API_VERSION, TOPOLOGY_KINDS } from "../operator/api/index.js";
 import { DEFAULT_CONCURRENCY, DEFAULT_CONCURRENCY_PER_CLUSTER } from "../operator/controllers/topology/index.js";
 import { ManagementClient } from "../operator/rabbitmq/management.js";
 import { makeClients } from "../operator/runtime/clients.js";
+import { Informer } from "../operator/runtime/informer.js";
+import type { KubeObject } from "../operator/runtime/kube-object.js";
+import { customResource } from "../operator/runtime/resource-types.js";
 import { startControlPlane } from "../dev/control-plane.js";
 import { run as runCommand, waitFor } from "../dev/exec.js";
 import { apply, createNamespace, installCrds, kubeClients, kubectl, type KubeClients } from "../dev/kube.js";
@@ -121,57 +124,6 @@ async function listQueueObjects(clients: KubeClients, namespace: string): Promis
   return (await clients.objects.list(API_VERSION, "Queue", namespace)).items as TopologyObject[];
 }
 
-/**
- * The Queue objects of a namespace as a watch reports them: which exist, which are Ready. A watch
- * rather than polling lists, whose cost (N objects serialized and parsed twice a second) would
- * take CPU from what is measured.
- */
-class QueueWatcher {
-  private readonly ready = new Map<string, boolean>();
-  private request: AbortController | undefined;
-
-  constructor(
-    private readonly clients: KubeClients,
-    private readonly namespace: string,
-  ) {}
-
-  get existing(): number {
-    return this.ready.size;
-  }
-
-  get readyCount(): number {
-    let count = 0;
-    for (const ready of this.ready.values()) if (ready) count++;
-    return count;
-  }
-
-  async start(): Promise<void> {
-    const [group, version] = API_VERSION.split("/") as [string, string];
-    const path = `/apis/${group}/${version}/namespaces/${this.namespace}/queues`;
-    const listed = (await this.clients.objects.list(API_VERSION, "Queue", this.namespace)) as {
-      items: TopologyObject[];
-      metadata?: { resourceVersion?: string };
-    };
-    for (const queue of listed.items) this.ready.set(queue.metadata?.name ?? "", readyOf(queue)?.status === "True");
-    this.request = await new Watch(this.clients.kc).watch(
-      path,
-      { resourceVersion: listed.metadata?.resourceVersion, allowWatchBookmarks: true },
-      (type: string, queue: TopologyObject) => {
-        if (type === "DELETED") this.ready.delete(queue.metadata?.name ?? "");
-        else if (type === "ADDED" || type === "MODIFIED") this.ready.set(queue.metadata?.name ?? "", readyOf(queue)?.status === "True");
-      },
-      (error: unknown) => {
-        if (error && !this.request?.signal.aborted) console.error(`the bench's watch of Queue objects ended: ${String(error)}`);
-      },
-    );
-  }
-
-  stop(): void {
-    this.request?.abort();
-  }
-}
-
-/** Has the operator write a heap snapshot (--heapsnapshot-signal) and waits until it is written. */
 async function heapSnapshot(operator: OperatorProcess, dir: string): Promise<void> {
   const pid = operator.pid;
   if (!pid) return;
@@ -217,7 +169,7 @@ async function main(): Promise<void> {
   const clients = kubeClients(controlPlane.kubeconfig);
   let operator: OperatorProcess | undefined;
   let sampling: NodeJS.Timeout | undefined;
-  let watcher: QueueWatcher | undefined;
+  let watcher: Informer<TopologyObject & KubeObject> | undefined;
   try {
     await installCrds(clients);
     const home = (await createNamespace(clients, "scale")).name;
@@ -292,15 +244,21 @@ async function main(): Promise<void> {
       const counters = await operatorCounters(metricsPort).catch(() => undefined);
       if (counters && counters.rssBytes > (peak?.rssBytes ?? 0)) peak = counters;
     };
-    const queues = new QueueWatcher(clients, home);
+    // The objects as a watch reports them (the runtime's informer), rather than lists twice a second
+    // whose cost (N objects serialized and parsed) would take CPU from what is measured.
+    const queues = new Informer<TopologyObject & KubeObject>(clients.kc, customResource(TOPOLOGY_KINDS.find((kind) => kind.kind === "Queue")!), {
+      namespaces: [home],
+    });
     watcher = queues;
-    await queues.start();
+    queues.start();
+    if (!(await queues.waitForSync())) throw new Error("the bench's informer of Queue objects did not sync");
+    const readyCount = () => queues.list().filter((queue) => readyOf(queue)?.status === "True").length;
     const conflictsBefore = await apiServerConflicts(clients);
     started = Date.now();
     await operator.start();
     sampling = setInterval(() => void sample(), 1_000);
     const startCounters = await operatorCounters(metricsPort);
-    await waitFor(`${N} queues Ready`, async () => queues.readyCount === N, { timeoutMs: 60 * 60_000, intervalMs: 50 });
+    await waitFor(`${N} queues Ready`, async () => readyCount() === N, { timeoutMs: 60 * 60_000, intervalMs: 100 });
     const drainMs = Date.now() - started;
     const drained = difference(await operatorCounters(metricsPort), startCounters);
     run.drainSeconds = seconds(drainMs);
@@ -360,7 +318,7 @@ async function main(): Promise<void> {
     await inParallel(names, CLIENT_PARALLELISM, (name) =>
       clients.objects.delete({ apiVersion: API_VERSION, kind: "Queue", metadata: { name, namespace: home } }),
     );
-    await waitFor(`${N} Queue objects gone`, async () => queues.existing === 0, { timeoutMs: 60 * 60_000, intervalMs: 50 });
+    await waitFor(`${N} Queue objects gone`, async () => queues.list().length === 0, { timeoutMs: 60 * 60_000, intervalMs: 100 });
     // The watch saw it; the API server agrees.
     if ((await listQueueObjects(clients, home)).length > 0) throw new Error("Queue objects are left that the watch saw deleted");
     run.deleteSeconds = seconds(Date.now() - started);
@@ -373,7 +331,7 @@ async function main(): Promise<void> {
     run.peakRssExternalMiB = mebibytes(peak?.externalBytes);
   } finally {
     if (sampling) clearInterval(sampling);
-    watcher?.stop();
+    await watcher?.stop();
     await operator?.stop("SIGTERM");
     await rabbit.stop();
     await controlPlane.stop();
