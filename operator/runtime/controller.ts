@@ -48,6 +48,16 @@ export interface Reconciler {
   reconcile(request: ReconcileRequest): Promise<ReconcileResult | void>;
 }
 
+/**
+ * Which keys this process may reconcile, when replicas share the work (sharding): a key it may
+ * not is dropped when enqueued and when handed out; one it may is reconciled with a signal that
+ * aborts when it no longer may (its shard handed over or lost).
+ */
+export interface WorkGate {
+  /** Undefined (or aborted) when this process may not reconcile key now. */
+  signal(key: string): AbortSignal | undefined;
+}
+
 export type ReconcileOutcome = "success" | "requeue_after" | "error" | "terminal_error";
 
 export interface ControllerObserver {
@@ -68,6 +78,7 @@ export interface ControllerOptions {
   group?: (key: string) => string;
   maxConcurrentPerGroup?: number;
   backoff?: BackoffOptions;
+  gate?: WorkGate;
   clock?: Clock;
   logger?: Logger;
   observer?: ControllerObserver;
@@ -82,6 +93,11 @@ export class Controller {
   private abort: AbortController | undefined;
   private workers: Promise<void>[] = [];
   private active = 0;
+  /** The gate's signal of each reconcile in flight (drained() waits for those of one signal). */
+  private readonly admittedUnder = new Map<string, AbortSignal>();
+  private drainWaiters: Array<{ signal: AbortSignal; resolve: () => void }> = [];
+  private combinedSignals = new WeakMap<AbortSignal, AbortSignal>();
+  private combinedTerm: AbortSignal | undefined;
 
   constructor(options: ControllerOptions) {
     this.name = options.name;
@@ -99,9 +115,26 @@ export class Controller {
     return this.queue;
   }
 
-  /** Queues key for reconciliation; ignored while the controller is stopped (not leading). */
+  /** Queues key for reconciliation; ignored while the controller is stopped (not leading) or the gate refuses it. */
   enqueue(key: string): void {
-    this.queue?.add(key);
+    if (!this.queue || (this.options.gate && !isOpen(this.options.gate.signal(key)))) return;
+    this.queue.add(key);
+  }
+
+  /**
+   * Resolves when no reconcile admitted under this gate signal runs any more (after it aborted,
+   * none starts), or after timeoutMs.
+   */
+  async drained(signal: AbortSignal, timeoutMs = 30_000): Promise<void> {
+    const running = () => [...this.admittedUnder.values()].some((admitted) => admitted === signal);
+    if (!running()) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const done = await Promise.race([
+      new Promise<true>((resolve) => this.drainWaiters.push({ signal, resolve: () => resolve(true) })),
+      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    if (!done) this.logger.warn("reconciles of a stopped shard still running", { timeoutMs });
   }
 
   /** Starts the workers with a fresh queue (and fresh backoff state). */
@@ -148,19 +181,59 @@ export class Controller {
     for (;;) {
       const key = await queue.get();
       if (key === undefined) return;
+      const gate = this.options.gate;
+      const admitted = gate?.signal(key);
+      if (gate && !isOpen(admitted)) {
+        // Another replica's now: it reconciles the key from its own full list.
+        queue.forget(key);
+        queue.done(key);
+        continue;
+      }
       this.options.observer?.activeWorkers(++this.active);
+      if (admitted) this.admittedUnder.set(key, admitted);
       try {
-        await this.reconcileKey(queue, key, signal);
+        await this.reconcileKey(queue, key, admitted ? this.termAndGate(signal, admitted) : signal);
       } finally {
+        this.admittedUnder.delete(key);
+        if (admitted) this.wakeDrainWaiters();
         this.options.observer?.activeWorkers(--this.active);
         queue.done(key);
       }
     }
   }
 
+  /**
+   * One signal per gate signal (shard) and term, aborted when either is: shared by the reconciles
+   * of the shard, so that the long-lived signals get a listener per shard, not one per reconcile.
+   */
+  private termAndGate(term: AbortSignal, gate: AbortSignal): AbortSignal {
+    let combined = this.combinedSignals.get(gate);
+    if (!combined || this.combinedTerm !== term) {
+      if (this.combinedTerm !== term) this.combinedSignals = new WeakMap();
+      this.combinedTerm = term;
+      const controller = new AbortController();
+      const abort = () => controller.abort();
+      if (term.aborted || gate.aborted) abort();
+      term.addEventListener("abort", abort, { once: true });
+      gate.addEventListener("abort", abort, { once: true });
+      combined = controller.signal;
+      this.combinedSignals.set(gate, combined);
+    }
+    return combined;
+  }
+
+  private wakeDrainWaiters(): void {
+    const admitted = new Set(this.admittedUnder.values());
+    const [done, waiting] = partition(this.drainWaiters, (waiter) => !admitted.has(waiter.signal));
+    this.drainWaiters = waiting;
+    for (const waiter of done) waiter.resolve();
+  }
+
   private async reconcileKey(queue: WorkQueue, key: string, signal: AbortSignal): Promise<void> {
     const started = this.clock.now();
     const log = this.logger.child({ key });
+    // With "reconciled", the span of every reconcile (the sharding test checks that no two replicas' overlap).
+    log.debug("reconciling");
     let outcome: ReconcileOutcome;
     try {
       const result = await this.options.reconciler.reconcile({ ...parseKey(key), key, signal });
@@ -192,4 +265,15 @@ export class Controller {
     this.options.observer?.reconciled(outcome, durationSeconds);
     log.debug("reconciled", { outcome, durationMs: Math.round(durationSeconds * 1000) });
   }
+}
+
+function isOpen(signal: AbortSignal | undefined): signal is AbortSignal {
+  return signal !== undefined && !signal.aborted;
+}
+
+function partition<T>(items: readonly T[], test: (item: T) => boolean): [T[], T[]] {
+  const yes: T[] = [];
+  const no: T[] = [];
+  for (const item of items) (test(item) ? yes : no).push(item);
+  return [yes, no];
 }

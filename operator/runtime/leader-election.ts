@@ -268,7 +268,7 @@ export class LeaderElector {
 }
 
 /** Rejects after timeoutMs; the request itself is left to finish or fail on its own. */
-function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
+export function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => reject(new Error(`no answer in ${Math.round(timeoutMs)} ms`)), Math.max(1, timeoutMs));

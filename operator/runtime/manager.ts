@@ -14,6 +14,8 @@ import { Informer, type EventSource, type InformerEventType } from "./informer.j
 import { keyOf, ownerKeys } from "./keys.js";
 import { IgnoreStatusOnlyUpdates } from "./predicates.js";
 import { LeaderElector, candidateIdentity, type LeaderElectionConfig } from "./leader-election.js";
+import { ShardCoordinator, type ShardingConfig } from "./shard-coordinator.js";
+import { shardOf } from "./shards.js";
 import { createLogger, type Logger } from "./logger.js";
 import { OperatorMetrics } from "./metrics.js";
 import type { BackoffOptions } from "./rate-limiter.js";
@@ -26,6 +28,11 @@ export interface ManagerOptions {
   namespaces?: readonly string[];
   /** Lease to hold while running controllers; false runs them without election (one replica). */
   leaderElection: (Omit<LeaderElectionConfig, "identity"> & { identity?: string }) | false;
+  /**
+   * Instead of one leader, replicas share the work by shard (shard-coordinator.ts): each
+   * controller reconciles only the keys of the shards this process holds. Needs leaderElection false.
+   */
+  sharding?: Omit<ShardingConfig, "identity"> & { identity?: string };
   /** Port of /metrics (0: any free port); no metrics server when undefined. */
   metricsPort?: number;
   /** Port of /healthz and /readyz (0: any free port; may equal metricsPort); none when undefined. */
@@ -61,7 +68,8 @@ export function mapTo<U extends KubeObject>(informer: Informer<U>, map: (object:
 /**
  * Work that runs while this process leads, next to the controllers (controller-runtime's
  * Runnable that needs leader election): started once the caches have synced, its signal aborted
- * when leadership is lost or the manager stops, and awaited before the manager stops.
+ * when leadership is lost or the manager stops, and awaited before the manager stops. With
+ * sharding it runs in every replica and does only the work of shards held (Manager.owns).
  */
 export interface Runnable {
   readonly name: string;
@@ -87,6 +95,11 @@ export interface ControllerSpec<T extends KubeObject> {
    * controllers whose reconcile does not depend on the status it finds.
    */
   ignoreStatusOnlyUpdates?: boolean;
+  /**
+   * With sharding (required then): the shard key of a primary key, the unit that is never split
+   * between replicas (for RabbitMQ objects, the cluster they are declared in).
+   */
+  shardKey?: (key: string) => string;
 }
 
 export class Manager {
@@ -100,10 +113,12 @@ export class Manager {
   /** The clock the runtime and the runnables added to it read (a fake one in tests). */
   readonly clock: Clock;
   private readonly informers = new Map<string, Informer<KubeObject>>();
-  private readonly controllers: Array<{ controller: Controller; primary: EventSource }> = [];
+  private readonly controllers: Array<{ controller: Controller; primary: EventSource; shardKey?: (key: string) => string }> = [];
   private readonly runnables: Runnable[] = [];
   private runnablesRunning: Promise<void>[] = [];
   private readonly elector: LeaderElector | undefined;
+  private readonly coordinator: ShardCoordinator | undefined;
+  private coordinatorRun: Promise<void> | undefined;
   private readonly shutdown = new AbortController();
   private servers: RunningHttpServer[] = [];
   private electorRun: Promise<void> | undefined;
@@ -142,8 +157,47 @@ export class Manager {
         },
       });
     }
+    if (options.sharding) {
+      if (options.leaderElection) throw new Error("sharding and leader election exclude each other: with sharding every replica works, on its shards");
+      const sharding = options.sharding;
+      this.coordinator = new ShardCoordinator(this.clients.coordination, {
+        ...sharding,
+        identity: sharding.identity ?? candidateIdentity(),
+        clock: this.clock,
+        logger: this.logger,
+        onHeldChanged: (held) => this.metrics.setShardsHeld(sharding.name, held),
+        callbacks: {
+          acquired: (shard) => this.enqueueShard(shard),
+          stopped: (_shard, signal) => this.drainShard(signal),
+        },
+      });
+    }
   }
 
+  /**
+   * Whether this process does the work of this shard key now: with sharding, whether it holds the
+   * key's shard; without, always (a leader's runnables run only while it leads anyway).
+   */
+  owns(shardKey: string): boolean {
+    if (!this.coordinator) return true;
+    const signal = this.coordinator.signal(shardOf(shardKey, this.coordinator.shards));
+    return signal !== undefined && !signal.aborted;
+  }
+
+  /** A shard just taken: what happened in it meanwhile is unknown, so every key of it is reconciled once. */
+  private enqueueShard(shard: number): void {
+    const coordinator = this.coordinator!;
+    for (const { controller, primary, shardKey } of this.controllers) {
+      for (const key of primary.keys()) if (shardKey && shardOf(shardKey(key), coordinator.shards) === shard) controller.enqueue(key);
+    }
+  }
+
+  private async drainShard(signal: AbortSignal): Promise<void> {
+    const timeoutMs = this.options.gracefulShutdownTimeoutMs ?? 30_000;
+    await Promise.all(this.controllers.map(({ controller }) => controller.drained(signal, timeoutMs)));
+  }
+
+  /** Whether the controllers run: leading, or started when there is no election (sharding included). */
   get isLeader(): boolean {
     return this.elector ? this.elector.isLeader : this.started;
   }
@@ -185,6 +239,9 @@ export class Manager {
   /** Adds a controller; all controllers are added before start(). */
   addController<T extends KubeObject>(spec: ControllerSpec<T>): Controller {
     if (this.started) throw new Error(`controller ${spec.name} added after the manager started`);
+    const coordinator = this.coordinator;
+    const shardKey = spec.shardKey;
+    if (coordinator && !shardKey) throw new Error(`controller ${spec.name} has no shardKey: with sharding every controller needs one`);
     const live: { controller?: Controller } = {};
     const depth = () => live.controller?.workQueue?.depth ?? 0;
     const controller = new Controller({
@@ -194,6 +251,7 @@ export class Manager {
       group: spec.group,
       maxConcurrentPerGroup: spec.maxConcurrentPerGroup,
       backoff: spec.backoff,
+      gate: coordinator && shardKey ? { signal: (key) => coordinator.signal(shardOf(shardKey(key), coordinator.shards)) } : undefined,
       clock: this.clock,
       logger: this.logger,
       observer: this.metrics.controller(spec.name, depth),
@@ -209,7 +267,7 @@ export class Manager {
     });
     for (const owned of spec.owns ?? []) owned.addHandler((type, object) => enqueue(ownerKeys(object, spec.for.resource), type));
     for (const watch of spec.watches ?? []) watch.informer.addHandler((type, object) => enqueue(watch.map(object), type));
-    this.controllers.push({ controller, primary: spec.for });
+    this.controllers.push({ controller, primary: spec.for, shardKey });
     return controller;
   }
 
@@ -227,9 +285,12 @@ export class Manager {
     for (const informer of this.informers.values()) informer.start();
     if (this.elector) this.electorRun = this.elector.run(this.shutdown.signal);
     else this.startControllers();
+    // Controllers run from the start; the gate lets through only the keys of shards held.
+    if (this.coordinator) this.coordinatorRun = this.coordinator.run(this.shutdown.signal);
     this.logger.info("manager started", {
       namespaces: this.options.namespaces?.length ? this.options.namespaces : "all",
       leaderElection: Boolean(this.elector),
+      shards: this.coordinator?.shards,
     });
   }
 
@@ -262,6 +323,7 @@ export class Manager {
     await this.stopControllers();
     this.shutdown.abort();
     await this.electorRun;
+    await this.coordinatorRun;
     await Promise.all([...this.informers.values()].map((informer) => informer.stop()));
     await Promise.all(this.servers.map((server) => server.close()));
     this.servers = [];

@@ -18,6 +18,7 @@ export class OperatorMetrics {
   private readonly informerLists: Counter<"resource">;
   private readonly watchRestarts: Counter<"resource">;
   private readonly leader: Gauge<"name">;
+  private readonly shardsHeld: Gauge<"name">;
   private readonly queueDepths = new Map<string, () => number>();
 
   constructor(options: { registry?: Registry; defaultMetrics?: boolean } = {}) {
@@ -87,6 +88,7 @@ export class OperatorMetrics {
       registers,
     });
     this.leader = new Gauge({ name: "leader_election_master_status", help: "1 while this process holds the lease.", labelNames: ["name"], registers });
+    this.shardsHeld = new Gauge({ name: "rabbit_operator_shards_held", help: "Shards this replica holds (sharded mode).", labelNames: ["name"], registers });
   }
 
   /** Metrics of one controller; depth is read from its live queue when scraped. */
@@ -112,6 +114,10 @@ export class OperatorMetrics {
       listed: () => this.informerLists.inc({ resource }),
       watchRestarted: () => this.watchRestarts.inc({ resource }),
     };
+  }
+
+  setShardsHeld(shardSet: string, held: number): void {
+    this.shardsHeld.set({ name: shardSet }, held);
   }
 
   setLeader(leaseName: string, leading: boolean): void {

@@ -188,4 +188,73 @@ describe("Controller", () => {
     expect(() => throwIfStopped(AbortSignal.abort())).toThrow(StoppedLeadingError);
     expect(() => throwIfStopped(new AbortController().signal)).not.toThrow();
   });
+
+  describe("with a gate (sharding)", () => {
+    function gated(reconciler: Reconciler, clock: FakeClock, gate: Map<string, AbortController>, workers = 1) {
+      // The gate opens a key by its first letter: "a/1" is shard "a".
+      return new Controller({ name: "test", reconciler, clock, maxConcurrentReconciles: workers, gate: { signal: (key) => gate.get(key[0]!)?.signal } });
+    }
+
+    it("reconciles only the keys the gate lets through, refusing the others when enqueued and when handed out", async () => {
+      const clock = new FakeClock();
+      const gate = new Map([["a", new AbortController()]]);
+      const { calls, reconciler } = scripted(() => {});
+      const controller = gated(reconciler, clock, gate);
+      controller.start();
+      controller.enqueue("b/1");
+      controller.enqueue("a/1");
+      await settle();
+      expect(calls).toEqual(["a/1"]);
+      // Queued while open, closed before a worker takes it (the worker runs after this synchronous code): dropped when handed out.
+      controller.enqueue("a/2");
+      expect(controller.workQueue?.processingCount).toBe(1);
+      gate.get("a")!.abort();
+      await settle();
+      expect(calls).toEqual(["a/1"]);
+      expect(controller.workQueue?.processingCount).toBe(0);
+      expect(controller.workQueue?.depth).toBe(0);
+      await controller.stop();
+    });
+
+    it("aborts the signal of a reconcile in flight when its gate closes, and drained() waits for it, not for other shards", async () => {
+      const clock = new FakeClock();
+      const gate = new Map([
+        ["a", new AbortController()],
+        ["b", new AbortController()],
+      ]);
+      const release = new Map<string, () => void>();
+      const signals = new Map<string, AbortSignal>();
+      const controller = gated(
+        {
+          reconcile: (request) =>
+            new Promise<void>((resolve) => {
+              signals.set(request.key, request.signal);
+              release.set(request.key, resolve);
+            }),
+        },
+        clock,
+        gate,
+        2,
+      );
+      controller.start();
+      controller.enqueue("a/1");
+      controller.enqueue("b/1");
+      await settle();
+      const shardA = gate.get("a")!;
+      shardA.abort();
+      expect(signals.get("a/1")!.aborted).toBe(true);
+      expect(signals.get("b/1")!.aborted).toBe(false);
+      let drained = false;
+      const waiting = controller.drained(shardA.signal).then(() => (drained = true));
+      await settle();
+      expect(drained).toBe(false);
+      release.get("a/1")!();
+      await waiting;
+      expect(drained).toBe(true);
+      // b/1 still runs: drained() for shard a did not wait for it.
+      expect(controller.workQueue?.processingCount).toBe(1);
+      release.get("b/1")!();
+      await controller.stop();
+    });
+  });
 });
