@@ -19,8 +19,12 @@ Flags (each also read from the environment variable in brackets):
   --kubeconfig PATH            kubeconfig to use; default: in-cluster config, else $KUBECONFIG or ~/.kube/config [KUBECONFIG]
   --namespaces A,B             watch only these namespaces; default: all [RABBIT_OPERATOR_NAMESPACES]
   --leader-elect[=BOOL]        hold a Lease while reconciling, for several replicas; default false [RABBIT_OPERATOR_LEADER_ELECT]
-  --leader-election-id NAME    name of the Lease; default rabbit-operator [RABBIT_OPERATOR_LEADER_ELECTION_ID]
-  --leader-election-namespace NS  namespace of the Lease; default the pod's namespace [POD_NAMESPACE]
+  --leader-election-id NAME    name of the Lease (with --shards, prefix of the Leases); default rabbit-operator [RABBIT_OPERATOR_LEADER_ELECTION_ID]
+  --leader-election-namespace NS  namespace of the Lease(s); default the pod's namespace [POD_NAMESPACE]
+  --shards N                   instead of one leader, replicas share the work: RabbitClusters (each with the topology
+                               declared in it) are spread over N shards, each held by one replica through a Lease and
+                               taken over by the others when that replica dies; 0 (default) disables. Excludes
+                               --leader-elect. N a few times the number of replicas spreads the work evenly [RABBIT_OPERATOR_SHARDS]
   --cluster-domain DOMAIN      DNS domain of the Kubernetes cluster; default cluster.local [RABBIT_OPERATOR_CLUSTER_DOMAIN]
   --topology-drift-period SECONDS  how often each RabbitMQ cluster's topology is listed (one request per kind) and
                                objects changed behind the operator's back are declared again; 0 disables;
@@ -84,6 +88,7 @@ async function main(): Promise<void> {
       "leader-elect": { type: "string" },
       "leader-election-id": { type: "string" },
       "leader-election-namespace": { type: "string" },
+      shards: { type: "string" },
       "cluster-domain": { type: "string" },
       "topology-drift-period": { type: "string" },
       "topology-concurrency": { type: "string" },
@@ -120,20 +125,26 @@ async function main(): Promise<void> {
     "topology-concurrency-per-cluster",
     1,
   );
+  const shards = parseCount(flag(values.shards, "RABBIT_OPERATOR_SHARDS", "0"), "shards", 0);
+  if (shards > 0 && leaderElect) throw new Error("--shards and --leader-elect exclude each other: with shards every replica works, on the shards it holds");
   const kubeConfig = loadKubeConfig(values.kubeconfig);
 
   let leaderElection: ConstructorParameters<typeof Manager>[0]["leaderElection"] = false;
-  if (leaderElect) {
+  let sharding: ConstructorParameters<typeof Manager>[0]["sharding"];
+  if (leaderElect || shards > 0) {
     const namespace = values["leader-election-namespace"] ?? podNamespace();
-    if (!namespace) throw new Error("--leader-elect needs --leader-election-namespace outside a pod");
+    if (!namespace) throw new Error(`${leaderElect ? "--leader-elect" : "--shards"} needs --leader-election-namespace outside a pod`);
     const name = flag(values["leader-election-id"], "RABBIT_OPERATOR_LEADER_ELECTION_ID", "rabbit-operator");
-    leaderElection = { namespace, name, identity: candidateIdentity(process.env.POD_NAME || undefined), releaseOnStop: true };
+    const identity = candidateIdentity(process.env.POD_NAME || undefined);
+    if (leaderElect) leaderElection = { namespace, name, identity, releaseOnStop: true };
+    else sharding = { namespace, name, identity, shards };
   }
 
   const manager = new Manager({
     kubeConfig,
     namespaces,
     leaderElection,
+    sharding,
     metricsPort: parsePort(flag(values["metrics-port"], "RABBIT_OPERATOR_METRICS_PORT", "8080"), "metrics-port"),
     healthPort: parsePort(flag(values["health-port"], "RABBIT_OPERATOR_HEALTH_PORT", "8081"), "health-port"),
     logger,
@@ -146,7 +157,13 @@ async function main(): Promise<void> {
     maxConcurrentPerCluster: topologyConcurrencyPerCluster,
     watchedNamespaces: namespaces,
   });
-  logger.info("starting", { version: process.env.npm_package_version, namespaces: namespaces.length ? namespaces : "all", leaderElect, clusterDomain });
+  logger.info("starting", {
+    version: process.env.npm_package_version,
+    namespaces: namespaces.length ? namespaces : "all",
+    leaderElect,
+    shards: shards || undefined,
+    clusterDomain,
+  });
   await manager.run();
 }
 

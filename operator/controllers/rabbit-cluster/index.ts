@@ -7,6 +7,7 @@ import type { KubeObject } from "../../runtime/kube-object.js";
 import { readSecret } from "../../runtime/clients.js";
 import { mapTo, type Manager } from "../../runtime/manager.js";
 import { RESOURCES, customResource } from "../../runtime/resource-types.js";
+import { keyAsCluster } from "../cluster-keys.js";
 import type { ClusterManagement } from "./management-port.js";
 import type { NodeOperations } from "./node-operations-port.js";
 import { RabbitClusterReconciler } from "./reconciler.js";
@@ -51,6 +52,7 @@ export function addRabbitClusterController(manager: Manager, options: RabbitClus
       mapTo(owned.get("Secret")!, byInstanceLabel),
     ],
     maxConcurrentReconciles: options.maxConcurrentReconciles ?? 2,
+    shardKey: (key) => keyAsCluster("RabbitCluster", key),
     reconciler: new RabbitClusterReconciler({
       caches: { clusters, owned, pods, volumeClaims },
       writer: manager.writer,

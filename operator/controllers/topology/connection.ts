@@ -7,6 +7,7 @@ import type { ManagementConnection } from "../../rabbitmq/management.js";
 import { clusterNames, managementUrl, nodeHost, serviceHost } from "../../resources/names.js";
 import { secretValue } from "../../resources/secrets.js";
 import { Problem } from "./adapter.js";
+import { connectionSecretKey, rabbitClusterKey } from "../cluster-keys.js";
 
 /**
  * Annotation of a RabbitCluster listing the namespaces (comma-separated, or `*` for all) whose
@@ -67,8 +68,8 @@ export function namespaceAllowed(cluster: RabbitCluster, namespace: string): boo
 
 /** A normalized form of the reference: objects with equal keys name the same cluster. */
 export function referenceKey(reference: ClusterReference, objectNamespace: string): string {
-  if (reference.connectionSecret) return `secret:${objectNamespace}/${reference.connectionSecret.name}`;
-  return `cluster:${reference.namespace ?? objectNamespace}/${reference.name ?? ""}`;
+  if (reference.connectionSecret) return connectionSecretKey(objectNamespace, reference.connectionSecret.name);
+  return rabbitClusterKey(reference.namespace ?? objectNamespace, reference.name ?? "");
 }
 
 export function resolveConnection(reference: ClusterReference, objectNamespace: string, lookups: ConnectionLookups): ClusterConnection | Problem {

@@ -39,12 +39,14 @@ export function driftParticipant<R extends TopologyResource, D, O>(
   adapter: TopologyAdapter<R, D, O>,
   informer: Informer<R>,
   enqueue: (key: string) => void,
+  /** Which objects this process checks (sharding); all when undefined. */
+  owned?: (object: R) => boolean,
 ): DriftParticipant {
   const kind = adapter.definition.kind;
   return {
     kind,
     listings: adapter.listings,
-    objects: () => informer.list(),
+    objects: () => (owned ? informer.list().filter(owned) : informer.list()),
     async prepareCheck(object, lookups) {
       // The informer of this kind holds only objects of this kind.
       const desired = await adapter.prepare(object as R, { mode: "check", lookups });

@@ -16,6 +16,7 @@ import { mapTo, type Manager, type WatchSpec } from "../../runtime/manager.js";
 import { RESOURCES, customResource } from "../../runtime/resource-types.js";
 import { MANAGED_SELECTOR, clusterNames } from "../../resources/names.js";
 import { Problem, refKey, type DeletionOrder, type TopologyAdapter, type TopologyLookups, type TopologyRef, type TopologyResource } from "./adapter.js";
+import { keyAsCluster } from "../cluster-keys.js";
 import { ConnectionSecretGuard, ConnectionSecretUsers } from "./connection-secrets.js";
 import { inClusterEndpoint, inClusterFirstNodeEndpoint, referenceKey, resolveConnection, type ConnectionLookups } from "./connection.js";
 import { DriftDetector, driftParticipant, type DriftParticipant } from "./drift.js";
@@ -143,7 +144,13 @@ export function addTopologyControllers(manager: Manager, options: TopologyContro
     writer: manager.writer,
     logger: manager.logger.child({ controller: "connection-secret" }),
   });
-  const guard = manager.addController({ name: "connection-secret", for: secrets, reconciler: secretGuard });
+  const guard = manager.addController({
+    name: "connection-secret",
+    for: secrets,
+    reconciler: secretGuard,
+    // The replica of the objects that use a connection Secret guards it.
+    shardKey: (key) => keyAsCluster("Secret", key),
+  });
   for (const [kind, informer] of informers) connectionSecretUsers.track(kind, informer);
 
   const controllers = new Map<string, Controller>();
@@ -152,6 +159,11 @@ export function addTopologyControllers(manager: Manager, options: TopologyContro
     const informer = informers.get(adapter.definition.kind) as unknown as Informer<R>;
     const own = viewOf(adapter.definition.kind);
     const name = adapter.definition.singular;
+    // An object gone from the cache has nothing left to reconcile: any group, any shard will do.
+    const clusterKeyOfKey = (key: string) => {
+      const object = informer.getByKey(key);
+      return object ? clusterKeyOf(object) : "";
+    };
     const controller = manager.addController({
       name,
       for: informer,
@@ -181,10 +193,8 @@ export function addTopologyControllers(manager: Manager, options: TopologyContro
       ),
       maxConcurrentReconciles: options.maxConcurrentReconciles ?? DEFAULT_CONCURRENCY,
       // A slow cluster holds a few workers, never all of them, and clusters take turns.
-      group: (key) => {
-        const object = informer.getByKey(key);
-        return object ? clusterKeyOf(object) : "";
-      },
+      group: clusterKeyOfKey,
+      shardKey: clusterKeyOfKey,
       maxConcurrentPerGroup: options.maxConcurrentPerCluster ?? DEFAULT_CONCURRENCY_PER_CLUSTER,
       // The reconcile reads the spec, not the status it wrote: its own status writes need no reconcile.
       ignoreStatusOnlyUpdates: true,
@@ -192,7 +202,15 @@ export function addTopologyControllers(manager: Manager, options: TopologyContro
       backoff: { baseDelayMs: 500 },
     });
     controllers.set(adapter.definition.kind, controller);
-    participants.push(driftParticipant(adapter, informer, (key) => controller.enqueue(key)));
+    // With sharding, each replica checks the clusters of its own shards.
+    participants.push(
+      driftParticipant(
+        adapter,
+        informer,
+        (key) => controller.enqueue(key),
+        (object) => manager.owns(clusterKeyOf(object)),
+      ),
+    );
   };
 
   /** Objects not Ready (or being deleted) whose connection goes to this management API base URL. */

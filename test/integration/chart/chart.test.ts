@@ -77,10 +77,33 @@ describe("charts/rabbit-operator", () => {
       (error: unknown) => error,
     );
     expect(failure).toBeInstanceOf(CommandError);
-    expect((failure as CommandError).stderr).toContain("replicaCount 2 needs leaderElection.enabled=true");
+    expect((failure as CommandError).stderr).toContain("replicaCount 2 needs leaderElection.enabled=true or sharding.shards > 0");
     // One replica without a Lease, and several with one, are both fine.
     expect((await render(ns, ["leaderElection.enabled=false"])).some((o) => o.kind === "Deployment")).toBe(true);
     expect((await render(ns, ["replicaCount=2"])).some((o) => o.kind === "Deployment")).toBe(true);
+  });
+
+  it("with sharding, runs every replica on its shards instead of electing a leader, and lets them manage their Leases in the release's namespace only", async () => {
+    const ns = await createNamespace(clients, "chart-shards");
+    namespaces.push(ns);
+    const objects = await render(ns.name, ["replicaCount=3", "leaderElection.enabled=false", "sharding.shards=12"]);
+    const deployment = objects.find((o) => o.kind === "Deployment") as { spec: { replicas: number; template: { spec: { containers: { args: string[] }[] } } } };
+    expect(deployment.spec.replicas).toBe(3);
+    const args = deployment.spec.template.spec.containers[0]!.args;
+    expect(args).toContain("--shards=12");
+    expect(args).toContain("--leader-elect=false");
+    // Sharding replaces the election even where leaderElection.enabled is left at its default.
+    expect((await render(ns.name, ["sharding.shards=12"])).find((o) => o.kind === "Deployment")).toMatchObject({
+      spec: { template: { spec: { containers: [{ args: expect.arrayContaining(["--leader-elect=false", "--shards=12"]) as unknown }] } } },
+    });
+    const leaseRoles = objects.filter((o) => o.kind === "Role") as (KubernetesObject & { rules: { resources: string[]; verbs: string[] }[] })[];
+    const leaseRules = leaseRoles.flatMap((role) =>
+      role.rules.filter((rule) => rule.resources.includes("leases")).map((rule) => ({ namespace: role.metadata?.namespace, ...rule })),
+    );
+    expect(leaseRules).toEqual([
+      { namespace: ns.name, apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["create", "list", "get", "update", "delete"] },
+    ]);
+    for (const object of objects) await apply(clients, object, { dryRun: true });
   });
 
   it("grants the operator exactly what its code uses, as kubectl auth can-i --list shows", async () => {
