@@ -72,6 +72,7 @@ export class ShardCoordinator {
   private readonly holdings = new Map<number, Holding>();
   /** Shards whose work is stopping: neither renewed nor taken again until it has stopped. */
   private readonly stopping = new Map<number, Promise<void>>();
+  private rounds = 0;
 
   constructor(api: CoordinationV1Api, options: ShardCoordinatorOptions) {
     if (!Number.isInteger(options.shards) || options.shards < 1) throw new Error(`shards must be a whole number >= 1, not ${options.shards}`);
@@ -139,6 +140,9 @@ export class ShardCoordinator {
     for (const [leaseName, lease] of byName) this.observations.observe(leaseName, lease.spec, nowMs);
 
     await this.renewMembership(byName.get(this.memberName));
+    // A replica's first round only announces it: replicas started together (a Deployment's) then see
+    // each other before they campaign, instead of the first taking every shard only to hand most over.
+    if (this.rounds++ === 0) return;
     const members = [identity];
     for (const lease of leases) {
       if (lease.metadata?.labels?.[ROLE_LABEL] !== "member" || lease.metadata.name === this.memberName) continue;

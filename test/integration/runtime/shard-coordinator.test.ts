@@ -162,6 +162,14 @@ describe("ShardCoordinator (real API server)", () => {
     expect(overlap.stop()).toEqual([]);
   }, 60_000);
 
+  it("replicas started together campaign only for their own shards: none takes one that it must hand over", async () => {
+    const set = uniqueName("set");
+    const ids = ["replica-a", "replica-b", "replica-c"];
+    const together = ids.map((id) => startReplica(set, id));
+    await holding(assigned(ids));
+    for (const replica of together) expect(replica.log.filter((line) => line.startsWith("stopping"))).toEqual([]);
+  }, 60_000);
+
   it("a replica that stops releases its shards and its membership: the others take them at once, not after the lease time", async () => {
     const set = uniqueName("set");
     const overlap = watchForOverlap();
