@@ -36,6 +36,7 @@ import { freePort } from "../dev/ports.js";
 import { startRabbitCluster } from "../dev/rabbitmq-cluster.js";
 import { OperatorProcess } from "../test/integration/faults/operator-process.js";
 import { readyOf, topologyObject, type TopologyObject } from "../test/integration/controllers/topology/support.js";
+import { inParallel, metricSum, perSecond, seconds } from "./support.js";
 
 const N = Number(process.env.BENCH_N ?? 1000);
 const STEADY_SECONDS = Number(process.env.BENCH_STEADY_SECONDS ?? 60);
@@ -51,30 +52,6 @@ const RESULTS = join(REPO_ROOT, "bench", "results", "scale.jsonl");
 const SECRET = "rabbit";
 
 type Figures = Record<string, number | string>;
-
-async function inParallel<T>(items: readonly T[], parallelism: number, work: (item: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: parallelism }, async () => {
-      while (next < items.length) await work(items[next++]!);
-    }),
-  );
-}
-
-const perSecond = (count: number, ms: number) => Math.round((count * 10_000) / ms) / 10;
-const seconds = (ms: number) => Math.round(ms / 100) / 10;
-
-/** The sum of a Prometheus metric's samples whose labels include `labels` (text exposition format). */
-function metricSum(text: string, name: string, labels: Record<string, string> = {}): number {
-  let sum = 0;
-  for (const line of text.split("\n")) {
-    const match = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)$/.exec(line);
-    if (!match || match[1] !== name) continue;
-    const sampleLabels = Object.fromEntries([...(match[2] ?? "").matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
-    if (Object.entries(labels).every(([key, value]) => sampleLabels[key] === value)) sum += Number(match[3]);
-  }
-  return sum;
-}
 
 const WRITE_METHODS = ["POST", "PUT", "PATCH", "DELETE"];
 

@@ -26,6 +26,7 @@ import {
   type TopologyEnvironment,
   type TopologyObject,
 } from "../test/integration/controllers/topology/support.js";
+import { inParallel } from "./support.js";
 
 const SIZES = (process.env.BENCH_SIZES ?? "100,1000").split(",").map(Number);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? DEFAULT_CONCURRENCY_PER_CLUSTER);
@@ -33,15 +34,6 @@ const QUEUE_TYPE = process.env.BENCH_QUEUE_TYPE ?? "classic";
 const DRIFT_PERIOD_MS = 5_000;
 /** Requests the benchmark itself has in flight while applying objects, like a busy kubectl apply. */
 const CLIENT_PARALLELISM = 16;
-
-async function inParallel<T>(items: readonly T[], parallelism: number, work: (item: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: parallelism }, async () => {
-      while (next < items.length) await work(items[next++]!);
-    }),
-  );
-}
 
 async function listQueues(env: TopologyEnvironment, namespace: string): Promise<TopologyObject[]> {
   const list = await env.clients.objects.list(API_VERSION, "Queue", namespace);
