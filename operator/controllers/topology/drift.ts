@@ -15,6 +15,7 @@ import { Problem, type TopologyAdapter, type TopologyLookups, type TopologyResou
 import { resolveConnection, type ClusterConnection, type ConnectionLookups } from "./connection.js";
 import { withSecretsLoaded, type TopologySecrets } from "./secrets.js";
 import { TOPOLOGY_FINALIZER } from "./reconciler.js";
+import type { SharedSnapshots } from "./shared-snapshots.js";
 import { takeSnapshot, type SnapshotIndex } from "./snapshot.js";
 import { isReadyForGeneration } from "./status.js";
 
@@ -95,6 +96,8 @@ export interface DriftDetectorOptions {
   clock?: Clock;
   logger: Logger;
   onReport?: (report: DriftReport) => void;
+  /** Where each round's snapshots are shared with the reconciles of the objects it enqueues. */
+  snapshots?: SharedSnapshots;
 }
 
 export class DriftDetector implements Runnable {
@@ -148,8 +151,10 @@ export class DriftDetector implements Runnable {
     const report: DriftReport = { clusters: groups.size, checked: 0, findings: [], failedClusters: 0 };
     for (const group of groups.values()) {
       let snapshot: SnapshotIndex;
+      const takenAtMs = Date.now();
       try {
         snapshot = await takeSnapshot(this.options.managementClient(group.connection.connection), group.listings);
+        this.options.snapshots?.put(group.connection.key, group.listings, snapshot, takenAtMs);
       } catch (error) {
         report.failedClusters++;
         this.options.logger.warn("cannot list the topology of a cluster; its objects are checked next time", {

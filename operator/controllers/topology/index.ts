@@ -22,6 +22,7 @@ import { inClusterEndpoint, inClusterFirstNodeEndpoint, referenceKey, resolveCon
 import { DriftDetector, driftParticipant, type DriftParticipant } from "./drift.js";
 import { TOPOLOGY_ADAPTERS } from "./kinds/index.js";
 import { ClusterVersions } from "./cluster-versions.js";
+import { SharedSnapshots } from "./shared-snapshots.js";
 import { TopologyReconciler } from "./reconciler.js";
 import { SecretNotLoadedError, TopologySecrets, withSecretsLoaded } from "./secrets.js";
 import { isNotReady, isReadyForGeneration } from "./status.js";
@@ -89,6 +90,7 @@ export function addTopologyControllers(manager: Manager, options: TopologyContro
   const reachability = new Reachability({ onRecovered: (cluster) => wakeWaitingFor(cluster) });
   const clientOptions = { reachability, ...options.managementClientOptions };
   const versions = new ClusterVersions();
+  const snapshots = new SharedSnapshots();
   const managementClient = (connection: ManagementConnection) =>
     new ManagementClient(connection, {
       ...clientOptions,
@@ -189,6 +191,7 @@ export function addTopologyControllers(manager: Manager, options: TopologyContro
           dependents: (object) => (adapter.deletionOrder ? dependentsOf(object, adapter.deletionOrder, dependencies) : []),
           onRepaired: (kind) => driftRepaired.inc({ kind }),
           guardConnectionSecret: (namespace, name) => secretGuard.protect(namespace, name),
+          snapshots,
         }),
       ),
       maxConcurrentReconciles: options.maxConcurrentReconciles ?? DEFAULT_CONCURRENCY,
@@ -242,6 +245,7 @@ export function addTopologyControllers(manager: Manager, options: TopologyContro
       secrets: topologySecrets,
       managementClient,
       periodMs,
+      snapshots,
       clock: manager.clock,
       logger: manager.logger.child({ runnable: "topology-drift" }),
       onReport: (report) => {

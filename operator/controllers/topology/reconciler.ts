@@ -24,6 +24,8 @@ import { computeStatus, isReadyForGeneration, problemOf, type Outcome } from "./
 import { NotAdmittedError } from "../../rabbitmq/reachability.js";
 import { judgeFeatures } from "../../rabbitmq/versions.js";
 import type { ClusterVersions } from "./cluster-versions.js";
+import type { SharedSnapshots } from "./shared-snapshots.js";
+import { takeSnapshot } from "./snapshot.js";
 
 /** Held by every topology object until RabbitMQ no longer needs it (deletionPolicy decides). */
 export const TOPOLOGY_FINALIZER = "rabbit.operator.dev/topology-deletion";
@@ -65,6 +67,11 @@ export interface TopologyReconcilerOptions<R extends TopologyResource, D, O> {
    * before anything is declared through it: a Secret deleted a moment later still outlives the object.
    */
   guardConnectionSecret?: (namespace: string, name: string) => Promise<void>;
+  /**
+   * Bulk listings shared by the reconciles that verify an object already Ready for its generation
+   * (shared-snapshots.ts); without it, every reconcile reads its object with a GET.
+   */
+  snapshots?: SharedSnapshots;
 }
 
 export class TopologyReconciler<R extends TopologyResource, D, O> implements Reconciler {
@@ -108,7 +115,7 @@ export class TopologyReconciler<R extends TopologyResource, D, O> implements Rec
       return this.fail(object, new Problem("UnsupportedByRabbitMQVersion", `${capitalize(what)} is not declared: ${verdicts.refused.join("; ")}`), desired);
     }
     try {
-      let observed = await adapter.observe(client, desired);
+      let observed = await this.observe(object, connection, client, desired);
       const differences = adapter.differences(desired, observed);
       if (differences.length > 0) {
         throwIfStopped(signal);
@@ -198,6 +205,22 @@ export class TopologyReconciler<R extends TopologyResource, D, O> implements Rec
   }
 
   /** Where the object's requests go: streams to the cluster's first disc node (see ClusterConnection.streamConnection). */
+  /**
+   * What RabbitMQ has of the object. An object Ready for its generation is being verified (after a
+   * restart, a shard taken over, a resync, a drift finding): it is looked up in a shared bulk
+   * snapshot, and read on its own only when the snapshot shows it different, so that nothing is
+   * declared on the word of a snapshot a few seconds old.
+   */
+  private async observe(object: R, connection: ClusterConnection, client: ManagementClient, desired: D): Promise<O | undefined> {
+    const { adapter, snapshots } = this.options;
+    if (!snapshots || !isReadyForGeneration(object)) return adapter.observe(client, desired);
+    const snapshot = await snapshots.get(connection.key, adapter.listings, (listings) =>
+      takeSnapshot(this.options.managementClient(connection.connection), listings),
+    );
+    const observed = adapter.observeInSnapshot(snapshot, desired);
+    return adapter.differences(desired, observed).length === 0 ? observed : adapter.observe(client, desired);
+  }
+
   private routed(connection: ClusterConnection, desired: D): ManagementConnection {
     return (this.options.adapter.isStream?.(desired) && connection.streamConnection) || connection.connection;
   }
