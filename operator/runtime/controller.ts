@@ -212,10 +212,17 @@ export class Controller {
       if (this.combinedTerm !== term) this.combinedSignals = new WeakMap();
       this.combinedTerm = term;
       const controller = new AbortController();
-      const abort = () => controller.abort();
-      if (term.aborted || gate.aborted) abort();
-      term.addEventListener("abort", abort, { once: true });
-      gate.addEventListener("abort", abort, { once: true });
+      // Whichever aborts first removes both listeners: the term outlives many shards.
+      const abort = () => {
+        term.removeEventListener("abort", abort);
+        gate.removeEventListener("abort", abort);
+        controller.abort();
+      };
+      if (term.aborted || gate.aborted) controller.abort();
+      else {
+        term.addEventListener("abort", abort);
+        gate.addEventListener("abort", abort);
+      }
       combined = controller.signal;
       this.combinedSignals.set(gate, combined);
     }

@@ -285,8 +285,6 @@ export class Manager {
     for (const informer of this.informers.values()) informer.start();
     if (this.elector) this.electorRun = this.elector.run(this.shutdown.signal);
     else this.startControllers();
-    // Controllers run from the start; the gate lets through only the keys of shards held.
-    if (this.coordinator) this.coordinatorRun = this.coordinator.run(this.shutdown.signal);
     this.logger.info("manager started", {
       namespaces: this.options.namespaces?.length ? this.options.namespaces : "all",
       leaderElection: Boolean(this.elector),
@@ -350,6 +348,10 @@ export class Manager {
         // What happened while we were not leading is unknown: reconcile everything once.
         for (const key of primary.keys()) controller.enqueue(key);
       }
+      // With sharding the controllers run from the start and their gate lets through the keys of
+      // shards held; a replica takes shards only once its caches have synced (one that never
+      // syncs must not hold shards it cannot work on).
+      if (this.coordinator && !this.coordinatorRun) this.coordinatorRun = this.coordinator.run(this.shutdown.signal);
       this.runnablesRunning = this.runnables.map((runnable) =>
         runnable.run(term.signal).catch((error: unknown) => {
           // A runnable that fails stays stopped until the next leadership term; the process lives on.

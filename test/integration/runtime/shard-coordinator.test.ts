@@ -3,7 +3,7 @@
 // gracefully gives its shards up at once, one cut off from the API server (a TCP pass-through
 // closed) stops its work before the others take its shards, and at no sampled moment do two
 // replicas both consider a shard theirs.
-import { CoordinationV1Api } from "@kubernetes/client-node";
+import { CoordinationV1Api, V1MicroTime } from "@kubernetes/client-node";
 import { createServer, connect, type Server, type Socket } from "node:net";
 import { isDeepStrictEqual } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
@@ -31,13 +31,13 @@ interface Replica {
 
 const replicas: Replica[] = [];
 
-function startReplica(set: string, identity: string, api: CoordinationV1Api = coordination): Replica {
+function startReplica(set: string, identity: string, api: CoordinationV1Api = coordination, shards = SHARDS): Replica {
   const stop = new AbortController();
   const replica: Replica = { identity, stop, busy: new Map(), log: [], coordinator: undefined as unknown as ShardCoordinator, running: Promise.resolve() };
   replica.coordinator = new ShardCoordinator(api, {
     namespace: namespace.name,
     name: set,
-    shards: SHARDS,
+    shards,
     identity,
     ...TIMING,
     callbacks: {
@@ -76,17 +76,25 @@ function watchForOverlap(): { stop(): string[] } {
 }
 
 const assigned = (ids: string[]) => new Map([...assignShards(SHARDS, ids)].map(([id, shards]) => [id, [...shards].sort((a, b) => a - b)]));
-/** A TCP pass-through to the API server that can be cut: every connection closed, new ones refused. */
-async function cuttableApi(): Promise<{ api: CoordinationV1Api; cut(): Promise<void> }> {
+/**
+ * A TCP pass-through to the API server that can be cut (every connection closed, new ones
+ * refused) or stalled (connections stay open, nothing passes: requests hang until their timeout).
+ */
+async function cuttableApi(): Promise<{ api: CoordinationV1Api; cut(): Promise<void>; stall(): void }> {
   const apiServer = new URL(kubeConfig.getCurrentCluster()!.server);
   const sockets = new Set<Socket>();
+  const pairs: [Socket, Socket][] = [];
+  let stalled = false;
   const server: Server = createServer((client) => {
+    sockets.add(client);
+    client.on("close", () => sockets.delete(client));
+    client.on("error", () => client.destroy());
+    if (stalled) return;
     const upstream = connect(Number(apiServer.port), apiServer.hostname);
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on("close", () => sockets.delete(socket));
-      socket.on("error", () => socket.destroy());
-    }
+    pairs.push([client, upstream]);
+    sockets.add(upstream);
+    upstream.on("close", () => sockets.delete(upstream));
+    upstream.on("error", () => upstream.destroy());
     client.pipe(upstream).pipe(client);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -102,6 +110,15 @@ async function cuttableApi(): Promise<{ api: CoordinationV1Api; cut(): Promise<v
       const closed = new Promise((resolve) => server.close(resolve));
       for (const socket of sockets) socket.destroy();
       await closed;
+    },
+    stall: () => {
+      stalled = true;
+      for (const [client, upstream] of pairs) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+      }
     },
   };
 }
@@ -133,7 +150,7 @@ afterAll(async () => {
 });
 
 describe("ShardCoordinator (real API server)", () => {
-  it("splits the shards as assigned between replicas as they join, handing a shard over only after its work has stopped, never held by two at once", async () => {
+  it("splits the shards as assigned between replicas as they join, handing a shard over only after its work has stopped (renewed while it lasts, longer than a lease), never held by two at once", async () => {
     const set = uniqueName("set");
     const overlap = watchForOverlap();
     const a = startReplica(set, "replica-a");
@@ -149,8 +166,9 @@ describe("ShardCoordinator (real API server)", () => {
       timeoutMs: 10_000,
       intervalMs: 20,
     });
-    // a no longer works on them, but has not released them: b waits.
-    await new Promise((resolve) => setTimeout(resolve, 2 * TIMING.retryPeriodMs));
+    // a no longer works on them, but has not released them, and keeps their leases while its work
+    // lasts, longer than a lease: b waits.
+    await new Promise((resolve) => setTimeout(resolve, TIMING.leaseDurationMs + 2 * TIMING.retryPeriodMs));
     expect(b.coordinator.held()).toEqual([]);
     finishWork();
     await holding(assigned(["replica-a", "replica-b"]));
@@ -209,5 +227,65 @@ describe("ShardCoordinator (real API server)", () => {
     expect(takenMs).toBeGreaterThanOrEqual(TIMING.leaseDurationMs - TIMING.retryPeriodMs);
     expect(stoppedMs).toBeLessThan(takenMs);
     expect(overlap.stop()).toEqual([]);
+  }, 60_000);
+
+  it("a replica whose API server stalls (requests hang until their timeout) stops its shards' work by its renew deadline, whatever its rounds are waiting for", async () => {
+    const set = uniqueName("set");
+    const link = await cuttableApi();
+    startReplica(set, "replica-a");
+    const b = startReplica(set, "replica-b", link.api);
+    await holding(assigned(["replica-a", "replica-b"]));
+    // Its last successful renewal was sent before this moment.
+    link.stall();
+    const stalled = Date.now();
+    await waitFor("b to stop its shards' work", async () => b.coordinator.held().length === 0, { timeoutMs: 10_000, intervalMs: 10 });
+    const stoppedMs = Date.now() - stalled;
+    console.log(`stalled: b stopped after ${stoppedMs} ms (renew deadline ${TIMING.renewDeadlineMs})`);
+    expect(stoppedMs).toBeLessThanOrEqual(TIMING.renewDeadlineMs + 150);
+  }, 60_000);
+
+  it("a held shard whose Lease is deleted gets it again, and its work goes on", async () => {
+    const set = uniqueName("set");
+    const a = startReplica(set, "replica-a");
+    await holding(assigned(["replica-a"]));
+    const leaseName = `${set}-shard-2`;
+    await coordination.deleteNamespacedLease({ name: leaseName, namespace: namespace.name });
+    await waitFor(
+      "the lease made again by its holder",
+      async () =>
+        (await coordination.readNamespacedLease({ name: leaseName, namespace: namespace.name }).catch(() => undefined))?.spec?.holderIdentity === "replica-a",
+      { timeoutMs: 5_000, intervalMs: 50 },
+    );
+    // Past the renew deadline: still held, never stopped.
+    await new Promise((resolve) => setTimeout(resolve, TIMING.renewDeadlineMs + TIMING.retryPeriodMs));
+    expect(a.coordinator.held()).toContain(2);
+    expect(a.log.filter((line) => line.startsWith("stopping"))).toEqual([]);
+  }, 60_000);
+
+  it("a replica dividing the work into another number of shards (a rolling update changing it) takes none while one of the other count lives", async () => {
+    const set = uniqueName("set");
+    const old = startReplica(set, "replica-old");
+    await holding(assigned(["replica-old"]));
+    const renewed = startReplica(set, "replica-new", coordination, SHARDS * 2);
+    await new Promise((resolve) => setTimeout(resolve, TIMING.leaseDurationMs));
+    expect(renewed.coordinator.held()).toEqual([]);
+    expect(old.coordinator.held()).toHaveLength(SHARDS);
+    old.stop.abort();
+    await old.running;
+    await waitFor("the new replica to hold all its shards", async () => renewed.coordinator.held().length === SHARDS * 2, {
+      timeoutMs: 10_000,
+      intervalMs: 20,
+    });
+  }, 60_000);
+
+  it("no shard is taken while a leader holds the Lease of the set's name (replicas of a leader-elected operator still running)", async () => {
+    const set = uniqueName("set");
+    const body = { metadata: { name: set }, spec: { holderIdentity: "old-leader", leaseDurationSeconds: 3, renewTime: new V1MicroTime(Date.now()) } };
+    await coordination.createNamespacedLease({ namespace: namespace.name, body });
+    const a = startReplica(set, "replica-a");
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(a.coordinator.held()).toEqual([]);
+    // The leader gone (its Lease no longer renewed): the replica takes its shards after the lease duration.
+    await waitFor("the replica to take its shards", async () => a.coordinator.held().length === SHARDS, { timeoutMs: 10_000, intervalMs: 20 });
   }, 60_000);
 });
