@@ -151,7 +151,7 @@ export class DriftDetector implements Runnable {
     const report: DriftReport = { clusters: groups.size, checked: 0, findings: [], failedClusters: 0 };
     for (const group of groups.values()) {
       let snapshot: SnapshotIndex;
-      const takenAtMs = Date.now();
+      const takenAtMs = (this.options.clock ?? systemClock).now();
       try {
         snapshot = await takeSnapshot(this.options.managementClient(group.connection.connection), group.listings);
         this.options.snapshots?.put(group.connection.key, group.listings, snapshot, takenAtMs);

@@ -90,7 +90,7 @@ export function addTopologyControllers(manager: Manager, options: TopologyContro
   const reachability = new Reachability({ onRecovered: (cluster) => wakeWaitingFor(cluster) });
   const clientOptions = { reachability, ...options.managementClientOptions };
   const versions = new ClusterVersions();
-  const snapshots = new SharedSnapshots();
+  const snapshots = new SharedSnapshots({ now: () => manager.clock.now() });
   const managementClient = (connection: ManagementConnection) =>
     new ManagementClient(connection, {
       ...clientOptions,

@@ -12,7 +12,7 @@ import type { ManagementClient, ManagementConnection } from "../../rabbitmq/mana
 import type { ObjectWriter } from "../../runtime/apply.js";
 import type { KubeClients } from "../../runtime/clients.js";
 import { throwIfStopped, type ReconcileRequest, type ReconcileResult, type Reconciler } from "../../runtime/controller.js";
-import { isNotFound } from "../../runtime/errors.js";
+import { describeError, isNotFound } from "../../runtime/errors.js";
 import type { EventRecorder } from "../../runtime/events.js";
 import type { Informer } from "../../runtime/informer.js";
 import type { Logger } from "../../runtime/logger.js";
@@ -25,7 +25,7 @@ import { NotAdmittedError } from "../../rabbitmq/reachability.js";
 import { judgeFeatures } from "../../rabbitmq/versions.js";
 import type { ClusterVersions } from "./cluster-versions.js";
 import type { SharedSnapshots } from "./shared-snapshots.js";
-import { takeSnapshot } from "./snapshot.js";
+import { takeSnapshot, type SnapshotIndex } from "./snapshot.js";
 
 /** Held by every topology object until RabbitMQ no longer needs it (deletionPolicy decides). */
 export const TOPOLOGY_FINALIZER = "rabbit.operator.dev/topology-deletion";
@@ -204,23 +204,30 @@ export class TopologyReconciler<R extends TopologyResource, D, O> implements Rec
     return {};
   }
 
-  /** Where the object's requests go: streams to the cluster's first disc node (see ClusterConnection.streamConnection). */
   /**
    * What RabbitMQ has of the object. An object Ready for its generation is being verified (after a
    * restart, a shard taken over, a resync, a drift finding): it is looked up in a shared bulk
-   * snapshot, and read on its own only when the snapshot shows it different, so that nothing is
-   * declared on the word of a snapshot a few seconds old.
+   * snapshot, and read on its own when the snapshot shows it different (nothing is declared on the
+   * word of a snapshot a few seconds old) or could not be taken (a listing may fail where a GET of
+   * one object does not: a large cluster's timeout, a listing the user may not read).
    */
   private async observe(object: R, connection: ClusterConnection, client: ManagementClient, desired: D): Promise<O | undefined> {
     const { adapter, snapshots } = this.options;
     if (!snapshots || !isReadyForGeneration(object)) return adapter.observe(client, desired);
-    const snapshot = await snapshots.get(connection.key, adapter.listings, (listings) =>
-      takeSnapshot(this.options.managementClient(connection.connection), listings),
-    );
+    let snapshot: SnapshotIndex;
+    try {
+      snapshot = await snapshots.get(connection.key, adapter.listings, (listings) =>
+        takeSnapshot(this.options.managementClient(connection.connection), listings),
+      );
+    } catch (error) {
+      this.options.logger.debug("no shared snapshot; reading the object on its own", { error: describeError(error) });
+      return adapter.observe(client, desired);
+    }
     const observed = adapter.observeInSnapshot(snapshot, desired);
     return adapter.differences(desired, observed).length === 0 ? observed : adapter.observe(client, desired);
   }
 
+  /** Where the object's requests go: streams to the cluster's first disc node (see ClusterConnection.streamConnection). */
   private routed(connection: ClusterConnection, desired: D): ManagementConnection {
     return (this.options.adapter.isStream?.(desired) && connection.streamConnection) || connection.connection;
   }
