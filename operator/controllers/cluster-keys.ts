@@ -2,6 +2,7 @@
 // Objects with one key are reconciled with a bound per key (per-cluster concurrency) and by one
 // replica (the shard key in sharded mode): a RabbitCluster has the key of the topology declared
 // in it, and a connection Secret the key of the objects that reach their cluster through it.
+import { parseKey } from "../runtime/keys.js";
 
 export function rabbitClusterKey(namespace: string, name: string): string {
   return `cluster:${namespace}/${name}`;
@@ -13,7 +14,6 @@ export function connectionSecretKey(namespace: string, name: string): string {
 
 /** The key of the cluster an object "namespace/name" key names: a RabbitCluster's own, a Secret's as a connection Secret. */
 export function keyAsCluster(kind: "RabbitCluster" | "Secret", objectKey: string): string {
-  const slash = objectKey.indexOf("/");
-  const [namespace, name] = slash < 0 ? ["", objectKey] : [objectKey.slice(0, slash), objectKey.slice(slash + 1)];
+  const { namespace, name } = parseKey(objectKey);
   return kind === "RabbitCluster" ? rabbitClusterKey(namespace, name) : connectionSecretKey(namespace, name);
 }

@@ -46,6 +46,21 @@ export function candidateIdentity(name: string = hostname()): string {
 
 export const DEFAULT_LEADER_ELECTION = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 } as const;
 
+export type LeaseTiming = { readonly [K in keyof typeof DEFAULT_LEADER_ELECTION]: number };
+
+/** The timing of a Lease's holder, defaults filled in; what holds a Lease checks it (`what` names it in the error). */
+export function leaseTiming(options: Partial<LeaseTiming>, what: string): LeaseTiming {
+  const timing = {
+    leaseDurationMs: options.leaseDurationMs ?? DEFAULT_LEADER_ELECTION.leaseDurationMs,
+    renewDeadlineMs: options.renewDeadlineMs ?? DEFAULT_LEADER_ELECTION.renewDeadlineMs,
+    retryPeriodMs: options.retryPeriodMs ?? DEFAULT_LEADER_ELECTION.retryPeriodMs,
+  };
+  if (!(timing.retryPeriodMs < timing.renewDeadlineMs && timing.renewDeadlineMs < timing.leaseDurationMs)) {
+    throw new Error(`${what} needs retryPeriod < renewDeadline < leaseDuration`);
+  }
+  return timing;
+}
+
 /** What a candidate knows of the Lease record. */
 export interface LeaseRecord {
   holderIdentity?: string;
@@ -127,12 +142,11 @@ export class LeaderElector {
     this.options = options;
     this.clock = options.clock ?? systemClock;
     this.logger = (options.logger ?? silentLogger).child({ lease: `${options.namespace}/${options.name}`, identity: options.identity });
-    this.leaseDurationMs = options.leaseDurationMs ?? DEFAULT_LEADER_ELECTION.leaseDurationMs;
-    this.renewDeadlineMs = options.renewDeadlineMs ?? DEFAULT_LEADER_ELECTION.renewDeadlineMs;
-    this.retryPeriodMs = options.retryPeriodMs ?? DEFAULT_LEADER_ELECTION.retryPeriodMs;
-    if (!(this.retryPeriodMs < this.renewDeadlineMs && this.renewDeadlineMs < this.leaseDurationMs)) {
-      throw new Error("leader election needs retryPeriod < renewDeadline < leaseDuration");
-    }
+    ({
+      leaseDurationMs: this.leaseDurationMs,
+      renewDeadlineMs: this.renewDeadlineMs,
+      retryPeriodMs: this.retryPeriodMs,
+    } = leaseTiming(options, "leader election"));
   }
 
   get isLeader(): boolean {

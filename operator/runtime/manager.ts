@@ -15,7 +15,6 @@ import { keyOf, ownerKeys } from "./keys.js";
 import { IgnoreStatusOnlyUpdates } from "./predicates.js";
 import { LeaderElector, candidateIdentity, type LeaderElectionConfig } from "./leader-election.js";
 import { ShardCoordinator, type ShardingConfig } from "./shard-coordinator.js";
-import { shardOf } from "./shards.js";
 import { createLogger, type Logger } from "./logger.js";
 import { OperatorMetrics } from "./metrics.js";
 import type { BackoffOptions } from "./rate-limiter.js";
@@ -180,7 +179,7 @@ export class Manager {
    */
   owns(shardKey: string): boolean {
     if (!this.coordinator) return true;
-    const signal = this.coordinator.signal(shardOf(shardKey, this.coordinator.shards));
+    const signal = this.coordinator.signalOf(shardKey);
     return signal !== undefined && !signal.aborted;
   }
 
@@ -188,7 +187,7 @@ export class Manager {
   private enqueueShard(shard: number): void {
     const coordinator = this.coordinator!;
     for (const { controller, primary, shardKey } of this.controllers) {
-      for (const key of primary.keys()) if (shardKey && shardOf(shardKey(key), coordinator.shards) === shard) controller.enqueue(key);
+      for (const key of primary.keys()) if (shardKey && coordinator.shardOf(shardKey(key)) === shard) controller.enqueue(key);
     }
   }
 
@@ -251,7 +250,7 @@ export class Manager {
       group: spec.group,
       maxConcurrentPerGroup: spec.maxConcurrentPerGroup,
       backoff: spec.backoff,
-      gate: coordinator && shardKey ? { signal: (key) => coordinator.signal(shardOf(shardKey(key), coordinator.shards)) } : undefined,
+      gate: coordinator && shardKey ? { signal: (key) => coordinator.signalOf(shardKey(key)) } : undefined,
       clock: this.clock,
       logger: this.logger,
       observer: this.metrics.controller(spec.name, depth),

@@ -16,9 +16,9 @@
 import { V1MicroTime, type CoordinationV1Api, type V1Lease, type V1LeaseSpec } from "@kubernetes/client-node";
 import { sleep, systemClock, type Clock, type Timer } from "./clock.js";
 import { describeError, isNotFound } from "./errors.js";
-import { DEFAULT_LEADER_ELECTION, decideElection, withTimeout } from "./leader-election.js";
+import { decideElection, leaseTiming, withTimeout } from "./leader-election.js";
 import { silentLogger, type Logger } from "./logger.js";
-import { LeaseObservations, assignShards, fnv1a, isHeld } from "./shards.js";
+import { LeaseObservations, assignShards, fnv1a, isHeld, shardOf } from "./shards.js";
 
 /** Label of every Lease of one set of shards (the value is the set's name). */
 export const SHARD_SET_LABEL = "rabbit-operator.io/shard-set";
@@ -91,12 +91,7 @@ export class ShardCoordinator {
     this.options = options;
     this.clock = options.clock ?? systemClock;
     this.logger = (options.logger ?? silentLogger).child({ shardSet: `${options.namespace}/${options.name}`, identity: options.identity });
-    this.leaseDurationMs = options.leaseDurationMs ?? DEFAULT_LEADER_ELECTION.leaseDurationMs;
-    this.renewDeadlineMs = options.renewDeadlineMs ?? DEFAULT_LEADER_ELECTION.renewDeadlineMs;
-    this.retryPeriodMs = options.retryPeriodMs ?? DEFAULT_LEADER_ELECTION.retryPeriodMs;
-    if (!(this.retryPeriodMs < this.renewDeadlineMs && this.renewDeadlineMs < this.leaseDurationMs)) {
-      throw new Error("sharding needs retryPeriod < renewDeadline < leaseDuration");
-    }
+    ({ leaseDurationMs: this.leaseDurationMs, renewDeadlineMs: this.renewDeadlineMs, retryPeriodMs: this.retryPeriodMs } = leaseTiming(options, "sharding"));
   }
 
   get shards(): number {
@@ -114,6 +109,16 @@ export class ShardCoordinator {
   /** Aborted when this process stops working on the shard; undefined if it does not hold it. */
   signal(shard: number): AbortSignal | undefined {
     return this.holdings.get(shard)?.abort.signal;
+  }
+
+  /** The shard of a shard key (shards.ts). */
+  shardOf(shardKey: string): number {
+    return shardOf(shardKey, this.options.shards);
+  }
+
+  /** signal() of the shard key's shard. */
+  signalOf(shardKey: string): AbortSignal | undefined {
+    return this.signal(this.shardOf(shardKey));
   }
 
   /** Takes part until signal aborts; then stops every shard's work and releases its Leases. Never rejects. */
