@@ -88,6 +88,19 @@ export async function createNamespace(clients: KubeClients, prefix: string): Pro
   };
 }
 
+/** Waits until the namespace can no longer be read (the namespace controller has emptied and removed it). */
+export async function waitForNamespaceGone(clients: KubeClients, name: string, timeoutMs: number): Promise<void> {
+  await waitFor(
+    "the namespace to be gone",
+    () =>
+      clients.core.readNamespace({ name }).then(
+        () => false,
+        () => true,
+      ),
+    { timeoutMs },
+  );
+}
+
 /** The API server's message of a failed request ("... is invalid: spec.x: Invalid value ..."). */
 export function apiErrorMessage(error: unknown): string {
   if (error instanceof ApiException) {

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { API_VERSION } from "../../../operator/api/index.js";
 import { waitFor } from "../../../dev/exec.js";
-import { apiErrorMessage, apply, createNamespace, installCrds, kubeClients, type KubeClients } from "../../../dev/kube.js";
+import { apiErrorMessage, apply, createNamespace, installCrds, kubeClients, type KubeClients, waitForNamespaceGone } from "../../../dev/kube.js";
 import { useRabbitCluster } from "../../harness/rabbitmq/use-rabbit-cluster.js";
 import { OperatorProcess } from "./operator-process.js";
 
@@ -43,15 +43,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (namespace) {
     await namespace.remove();
-    await waitFor(
-      "the namespace to be gone",
-      () =>
-        clients.core.readNamespace({ name: namespace.name }).then(
-          () => false,
-          () => true,
-        ),
-      { timeoutMs: 180_000 },
-    ).catch((error: unknown) => console.warn(String(error)));
+    await waitForNamespaceGone(clients, namespace.name, 180_000).catch((error: unknown) => console.warn(String(error)));
   }
   await operator?.stop("SIGTERM");
   if (logDir) await rm(logDir, { recursive: true, force: true });

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { API_VERSION } from "../../../operator/api/index.js";
 import type { ManagementClient } from "../../../operator/rabbitmq/management.js";
 import { waitFor } from "../../../dev/exec.js";
-import { apply, createNamespace, installCrds, kubeClients, type KubeClients } from "../../../dev/kube.js";
+import { apply, createNamespace, installCrds, kubeClients, type KubeClients, waitForNamespaceGone } from "../../../dev/kube.js";
 import { useRabbitCluster } from "../../harness/rabbitmq/use-rabbit-cluster.js";
 import { SecretLeakScanner, eventTexts, logTexts } from "../../support/secret-leaks.js";
 import { OperatorProcess } from "./operator-process.js";
@@ -64,15 +64,7 @@ afterAll(async () => {
     // With the operator running, so that it releases its finalizers.
     await operator.start();
     await namespace.remove();
-    await waitFor(
-      "the namespace to be gone",
-      () =>
-        clients.core.readNamespace({ name: namespace.name }).then(
-          () => false,
-          () => true,
-        ),
-      { timeoutMs: 120_000 },
-    ).catch(() => undefined);
+    await waitForNamespaceGone(clients, namespace.name, 120_000).catch(() => undefined);
     await operator.stop("SIGTERM");
   }
   if (logDir) await rm(logDir, { recursive: true, force: true });

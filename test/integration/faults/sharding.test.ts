@@ -15,7 +15,7 @@ import { SHARD_SET_LABEL, shardLeaseName } from "../../../operator/runtime/shard
 import { assignShards, shardOf } from "../../../operator/runtime/shards.js";
 import { connectionSecretKey } from "../../../operator/controllers/cluster-keys.js";
 import { waitFor } from "../../../dev/exec.js";
-import { apply, createNamespace, installCrds, kubeClients, type KubeClients } from "../../../dev/kube.js";
+import { apply, createNamespace, installCrds, kubeClients, type KubeClients, waitForNamespaceGone } from "../../../dev/kube.js";
 import { useRabbitCluster } from "../../harness/rabbitmq/use-rabbit-cluster.js";
 import { OperatorProcess } from "./operator-process.js";
 
@@ -67,15 +67,7 @@ afterAll(async () => {
   if (namespace) {
     if (running.length === 0 && replicas[0]) await replicas[0].start();
     await namespace.remove();
-    await waitFor(
-      "the namespace to be gone",
-      () =>
-        clients.core.readNamespace({ name: namespace.name }).then(
-          () => false,
-          () => true,
-        ),
-      { timeoutMs: 120_000 },
-    ).catch(() => undefined);
+    await waitForNamespaceGone(clients, namespace.name, 120_000).catch(() => undefined);
   }
   await Promise.all(replicas.map((replica) => replica.stop("SIGTERM")));
   await leaseNamespace?.remove();
