@@ -11,6 +11,7 @@ import type {
   FeatureFlag,
   JsonObject,
   JsonValue,
+  NodeDetails,
   Overview,
   PermissionInfo,
   PolicyInfo,
@@ -141,7 +142,8 @@ export function decodeQueue(value: JsonValue): QueueInfo {
     messagesReady: optionalNumber(object, "messages_ready"),
     messagesUnacknowledged: optionalNumber(object, "messages_unacknowledged"),
     consumers: optionalNumber(object, "consumers"),
-    members: Array.isArray(object.members) ? object.members.filter((m): m is string => typeof m === "string") : undefined,
+    members: stringList(object, "members"),
+    online: stringList(object, "online"),
   };
 }
 
@@ -196,6 +198,26 @@ export function decodeNode(value: JsonValue): ClusterNode {
     type: (type === "ram" ? "ram" : "disc") satisfies NodeType,
     running: flag(object, "running"),
   };
+}
+
+export function decodeNodeDetails(value: JsonValue): NodeDetails {
+  const object = asObject(value, "a node");
+  return {
+    ...decodeNode(object),
+    memoryUsed: optionalNumber(object, "mem_used"),
+    memoryLimit: optionalNumber(object, "mem_limit"),
+    memoryAlarm: flag(object, "mem_alarm"),
+    diskFree: optionalNumber(object, "disk_free"),
+    diskFreeLimit: optionalNumber(object, "disk_free_limit"),
+    diskFreeAlarm: flag(object, "disk_free_alarm"),
+    partitions: stringList(object, "partitions") ?? [],
+    uptimeMs: optionalNumber(object, "uptime"),
+  };
+}
+
+function stringList(object: JsonObject, key: string): string[] | undefined {
+  const value = object[key];
+  return Array.isArray(value) ? value.filter((entry): entry is string => typeof entry === "string") : undefined;
 }
 
 export function decodeFeatureFlag(value: JsonValue): FeatureFlag {

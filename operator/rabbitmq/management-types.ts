@@ -115,6 +115,8 @@ export interface QueueInfo extends QueueDefinition {
   consumers?: number;
   /** Quorum queues and streams: the nodes holding a replica. */
   members?: string[];
+  /** Quorum queues and streams: the members that run now. */
+  online?: string[];
 }
 
 export interface DeleteQueueOptions {
@@ -195,6 +197,19 @@ export interface ClusterNode {
   name: string;
   type: NodeType;
   running: boolean;
+}
+
+/** A member with what an administrator checks first: resource alarms, partitions, memory and disk. */
+export interface NodeDetails extends ClusterNode {
+  memoryUsed?: number;
+  memoryLimit?: number;
+  memoryAlarm: boolean;
+  diskFree?: number;
+  diskFreeLimit?: number;
+  diskFreeAlarm: boolean;
+  /** The nodes this one cannot see (a network partition). */
+  partitions: string[];
+  uptimeMs?: number;
 }
 
 /** A feature flag and its state on the cluster ("enabled", "disabled", "state_changing", "unavailable"). */

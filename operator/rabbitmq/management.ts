@@ -15,6 +15,7 @@ import {
   decodeExchange,
   decodeLimits,
   decodeNode,
+  decodeNodeDetails,
   decodeFeatureFlag,
   decodeOverview,
   decodePermission,
@@ -44,6 +45,7 @@ import type {
   JsonObject,
   JsonValue,
   ManagementConnection,
+  NodeDetails,
   Overview,
   PermissionInfo,
   PermissionSettings,
@@ -79,6 +81,17 @@ export const EXCHANGE_DEFINITION_COLUMNS = ["name", "vhost", "type", "durable", 
 const VHOST_COLUMNS = ["name", "description", "tags", "default_queue_type", "tracing", "cluster_state"] as const;
 const USER_COLUMNS = ["name", "password_hash", "hashing_algorithm", "tags"] as const;
 const NODE_COLUMNS = ["name", "type", "running"] as const;
+const NODE_DETAIL_COLUMNS = [
+  ...NODE_COLUMNS,
+  "mem_used",
+  "mem_limit",
+  "mem_alarm",
+  "disk_free",
+  "disk_free_limit",
+  "disk_free_alarm",
+  "partitions",
+  "uptime",
+] as const;
 /** Starting a vhost recovers its messages before it answers. */
 const VHOST_START_TIMEOUT_MS = 300_000;
 /** RabbitMQ's names of the AMQP 0-9-1 listeners. */
@@ -119,6 +132,11 @@ export class ManagementClient {
   /** Every member of the cluster, with its type (disc or ram) and whether it runs. */
   async listNodes(): Promise<ClusterNode[]> {
     return this.list(apiPath("nodes"), decodeNode, { columns: NODE_COLUMNS.join(",") });
+  }
+
+  /** Every member with its alarms, partitions, memory and disk (what `rabbitmqctl status` shows per node). */
+  async listNodeDetails(): Promise<NodeDetails[]> {
+    return this.list(apiPath("nodes"), decodeNodeDetails, { columns: NODE_DETAIL_COLUMNS.join(",") });
   }
 
   /**
