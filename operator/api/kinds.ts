@@ -29,12 +29,23 @@ const readyColumns: PrinterColumn[] = [
   { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp", description: "Time since creation." },
 ];
 
-const clusterColumn: PrinterColumn = {
-  name: "Cluster",
-  type: "string",
-  jsonPath: ".spec.rabbitmqClusterReference.name",
-  description: "The RabbitCluster the object belongs to.",
-};
+// Where the object lives: a RabbitCluster, or (Cluster empty) an external cluster whose connection
+// Secret is shown by `-o wide`. Two columns: a printer column reads one path.
+const clusterColumns: PrinterColumn[] = [
+  {
+    name: "Cluster",
+    type: "string",
+    jsonPath: ".spec.rabbitmqClusterReference.name",
+    description: "The RabbitCluster the object belongs to; empty for an external cluster (see Connection).",
+  },
+  {
+    name: "Connection",
+    type: "string",
+    jsonPath: ".spec.rabbitmqClusterReference.connectionSecret.name",
+    description: "The connection Secret of the external cluster the object belongs to; empty for a RabbitCluster.",
+    priority: 1,
+  },
+];
 
 function topologyKind(
   kind: string,
@@ -46,7 +57,7 @@ function topologyKind(
 ): KindDefinition {
   const lower = kind.toLowerCase();
   const plural = lower.endsWith("y") ? `${lower.slice(0, -1)}ies` : `${lower}s`;
-  return { kind, plural, singular: lower, shortNames, description, spec, status, printerColumns: [...columns, clusterColumn, ...readyColumns] };
+  return { kind, plural, singular: lower, shortNames, description, spec, status, printerColumns: [...columns, ...clusterColumns, ...readyColumns] };
 }
 
 export const RABBIT_CLUSTER: KindDefinition = {
