@@ -11,6 +11,7 @@ import { PORTS } from "../operator/rabbitmq/ports.js";
 import { NODE_TYPE_LABEL, clusterSelector } from "../operator/resources/names.js";
 import { PluginError } from "./errors.js";
 import type { Kube } from "./kube.js";
+import { podIsReady } from "./views.js";
 import { forwardPort, type LocalForward } from "./port-forward.js";
 
 export interface TargetSelection {
@@ -42,10 +43,6 @@ export async function requireCluster(kube: Kube, namespace: string, name: string
   const cluster = await kube.getCluster(namespace, name);
   if (!cluster) throw new PluginError(`RabbitCluster ${namespace}/${name} not found`, CLUSTER_LIST_HINT);
   return cluster;
-}
-
-export function podIsReady(pod: V1Pod): boolean {
-  return !pod.metadata?.deletionTimestamp && (pod.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
 }
 
 /** The cluster's pods, disc nodes first, each in order. */

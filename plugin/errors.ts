@@ -28,8 +28,12 @@ export function kubernetesFailure(error: unknown, what: string, permission: stri
   return new PluginError(`${what}: ${message}`);
 }
 
-/** The WebSocket library reports a refused upgrade only in its message ("Unexpected server response: 403"). */
+/**
+ * The WebSocket library reports a refused upgrade only in its message ("Unexpected server
+ * response: 403"), on an error event that is not an Error.
+ */
 function statusInMessage(error: unknown): number | undefined {
-  const match = /Unexpected server response: (\d{3})/.exec(error instanceof Error ? error.message : "");
+  const message = typeof error === "object" && error !== null ? (error as { message?: unknown }).message : undefined;
+  const match = /Unexpected server response: (\d{3})/.exec(typeof message === "string" ? message : "");
   return match ? Number(match[1]) : undefined;
 }

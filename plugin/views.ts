@@ -1,6 +1,8 @@
 // What each command shows, as rows and columns built from what the API server and RabbitMQ
 // answered. Pure: every listing is tested without a cluster.
+import type { V1Pod } from "@kubernetes/client-node";
 import type { Condition, RabbitCluster } from "../operator/api/index.js";
+import { NODE_TYPE_LABEL } from "../operator/resources/names.js";
 import type {
   BindingInfo,
   ExchangeDefinition,
@@ -116,6 +118,48 @@ export const NODE_COLUMNS: Column<NodeRow>[] = [
   { header: "DISK FREE", cell: (r) => mebibytes(r.diskFree) },
   { header: "DISK ALARM", cell: (r) => r.diskFreeAlarm },
   { header: "PARTITIONS", cell: (r) => r.partitions.join(",") },
+];
+
+/** A node's pod as Kubernetes reports it: for a cluster whose RabbitMQ cannot be asked. */
+export interface PodRow {
+  pod: string;
+  type?: string;
+  phase?: string;
+  ready: boolean;
+  /** Why a container does not run (CrashLoopBackOff, ErrImagePull, ...). */
+  waiting?: string;
+  restarts: number;
+}
+
+/** Ready, and not on its way out. */
+export function podIsReady(pod: V1Pod): boolean {
+  return !pod.metadata?.deletionTimestamp && (pod.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
+}
+
+export function podRow(pod: V1Pod): PodRow {
+  const statuses = pod.status?.containerStatuses ?? [];
+  return {
+    pod: pod.metadata?.name ?? "",
+    type: pod.metadata?.labels?.[NODE_TYPE_LABEL],
+    phase: pod.status?.phase,
+    ready: podIsReady(pod),
+    // An init container waiting on its image leaves the main ones "PodInitializing": the first
+    // reason that is not that one says what holds the pod.
+    waiting:
+      [...(pod.status?.initContainerStatuses ?? []), ...statuses]
+        .map((s) => s.state?.waiting?.reason)
+        .find((reason) => reason !== undefined && reason !== "PodInitializing") ?? statuses.map((s) => s.state?.waiting?.reason).find(Boolean),
+    restarts: statuses.reduce((sum, s) => sum + (s.restartCount ?? 0), 0),
+  };
+}
+
+export const POD_COLUMNS: Column<PodRow>[] = [
+  { header: "POD", cell: (r) => r.pod },
+  { header: "TYPE", cell: (r) => r.type },
+  { header: "PHASE", cell: (r) => r.phase },
+  { header: "READY", cell: (r) => r.ready },
+  { header: "WAITING", cell: (r) => r.waiting },
+  { header: "RESTARTS", cell: (r) => r.restarts },
 ];
 
 export interface QuorumCriticalRow {

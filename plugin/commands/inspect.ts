@@ -2,7 +2,7 @@
 // that declares each.
 import { TOPOLOGY_KINDS, type KindDefinition } from "../../operator/api/index.js";
 import { secretValue } from "../../operator/resources/secrets.js";
-import { clusterPods, openTarget, podIsReady, requireCluster, type Target, type TargetSelection } from "../access.js";
+import { clusterPods, openTarget, requireCluster, type Target, type TargetSelection } from "../access.js";
 import { PluginError } from "../errors.js";
 import { Declarations, type ObjectKind } from "../ownership.js";
 import { render, serialize, table, type Column } from "../output.js";
@@ -11,6 +11,7 @@ import {
   BINDING_COLUMNS,
   EXCHANGE_COLUMNS,
   NODE_COLUMNS,
+  POD_COLUMNS,
   PERMISSION_COLUMNS,
   POLICY_COLUMNS,
   QUEUE_COLUMNS,
@@ -23,6 +24,8 @@ import {
   exchangeRows,
   nodeRows,
   permissionRows,
+  podIsReady,
+  podRow,
   policyRows,
   queueRows,
   quorumCritical,
@@ -47,8 +50,25 @@ export async function list(session: Session, options: { allNamespaces?: boolean 
 export async function status(session: Session, name: string): Promise<void> {
   const { kube } = session;
   const cluster = await requireCluster(kube, kube.namespace, name);
-  const pods = new Map((await clusterPods(kube, cluster)).map((pod) => [pod.metadata!.name!, podIsReady(pod)] as const));
-  const target = await openTarget(kube, { cluster: name, namespace: kube.namespace });
+  const podList = await clusterPods(kube, cluster);
+  const pods = new Map(podList.map((pod) => [pod.metadata!.name!, podIsReady(pod)] as const));
+  let target: Target;
+  try {
+    target = await openTarget(kube, { cluster: name, namespace: kube.namespace });
+  } catch (error) {
+    // RabbitMQ cannot be asked: what Kubernetes knows is still what the administrator needs.
+    const report = {
+      cluster: `${cluster.metadata.namespace}/${cluster.metadata.name}`,
+      conditions: cluster.status?.conditions ?? [],
+      pods: podList.map(podRow),
+    };
+    session.stdout.write(
+      session.format === "table"
+        ? `RabbitCluster ${report.cluster}: RabbitMQ not reachable\nConditions: ${summarizeConditions(report.conditions) || "none yet"}\n\n${report.pods.length > 0 ? table(POD_COLUMNS, report.pods) : "no pods\n"}`
+        : serialize(report, session.format),
+    );
+    throw error;
+  }
   try {
     const [overview, nodes, queues] = await Promise.all([
       target.call("reading the overview", (m) => m.overview()),

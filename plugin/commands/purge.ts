@@ -17,12 +17,15 @@ export async function purge(session: Session, selection: TargetSelection, queue:
       );
     }
     const ready = before.messagesReady ?? 0;
-    if (!options.yes && !(await confirm(session, `Purge ${where} (${ready} ready messages, as last reported)? [y/N] `))) {
+    // RabbitMQ counts a queue's messages for its statistics every few seconds: the count may lag.
+    if (!options.yes && !(await confirm(session, `Purge ${where} (${ready} ready messages at RabbitMQ's last count)? [y/N] `))) {
       throw new PluginError("not purged", "answer y, or pass --yes");
     }
     await target.call(`purging ${where}`, (m) => m.purgeQueue(options.vhost, queue));
-    const result = { queue, vhost: options.vhost, cluster: target.description, messagesReadyBefore: ready, purged: true };
-    session.stdout.write(session.format === "table" ? `purged ${where} (${ready} ready messages before)\n` : serialize(result, session.format));
+    const result = { queue, vhost: options.vhost, cluster: target.description, messagesReadyLastCounted: ready, purged: true };
+    session.stdout.write(
+      session.format === "table" ? `purged ${where} (${ready} ready messages at RabbitMQ's last count)\n` : serialize(result, session.format),
+    );
   } finally {
     await target.close();
   }

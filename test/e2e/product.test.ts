@@ -5,14 +5,21 @@
 // cluster's Service with the operator-generated credentials; a disc replica, the leader and a ram
 // replica of a quorum queue are each SIGKILLed under a confirmed publish of 10,000 messages
 // (100,000 with npm run test:faults:e2e); and everything uninstalls without anything stuck.
-import { mkdtemp, rm } from "node:fs/promises";
+import { copyFile, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { API_VERSION, GROUP, TOPOLOGY_KINDS } from "../../operator/api/index.js";
+import amqp from "amqplib";
+import type { ManagementClient } from "../../operator/rabbitmq/management.js";
 import { atLeast, formatVersion, parseVersion } from "../../operator/rabbitmq/versions.js";
+import { sleep, systemClock } from "../../operator/runtime/clock.js";
+import type { ConsumedMessage } from "../../plugin/commands/messages.js";
+import { BUILT_IN, UNDECLARED } from "../../plugin/ownership.js";
+import type { ClusterRow, NodeRow, PodRow, QueueRow, QuorumCriticalRow } from "../../plugin/views.js";
 import { imageVersion } from "../../operator/resources/validation.js";
-import { run, waitFor } from "../../dev/exec.js";
+import { CommandError, run, waitFor } from "../../dev/exec.js";
+import { REPO_ROOT } from "../../dev/paths.js";
 import { engine } from "../../dev/kind.js";
 import {
   consumeAndVerify,
@@ -30,7 +37,8 @@ import { printDiagnostics } from "./support/diagnostics.js";
 import { kubectl, kubectlJson } from "./support/kubectl.js";
 import { installOperator, type InstalledOperator } from "./support/operator.js";
 import { portForward, type PortForward } from "./support/port-forward.js";
-import { localAmqpUrl, localManagement, podReady, readCredentials, readyOf, type Resource } from "./support/rabbitmq.js";
+import { failureOf, installPlugin, type PluginInstall } from "./support/plugin.js";
+import { localAmqpUrl, localManagement, podReady, readCredentials, readyOf, type Credentials, type Resource } from "./support/rabbitmq.js";
 
 const e2e = inject("e2eCluster");
 const namespace = "e2e-product";
@@ -371,6 +379,373 @@ describe("the product, installed with the chart, declared as objects, used with 
     }
     await kubectl(["-n", namespace, "delete", `policies.${GROUP}`, quorumOnly.metadata.name, "--timeout=60s"], { timeoutMs: 90_000 });
   }, 300_000);
+
+  // The kubectl plugin against this cluster: each command's output checked against what RabbitMQ
+  // itself reports (its management API, rabbitmqctl, AMQP), as kubectl runs it.
+  describe("kubectl rabbit, the plugin, found by kubectl and checked against RabbitMQ", () => {
+    let plugin: PluginInstall;
+    let admin: Credentials;
+    let management: ManagementClient;
+    /** One quorum queue with a single replica: quorum-critical on its node. */
+    const SINGLE = "plugin.single";
+    const singleReplica = {
+      apiVersion: API_VERSION,
+      kind: "Queue",
+      metadata: { name: "plugin-single" },
+      spec: { name: SINGLE, vhost, type: "quorum", arguments: { "x-quorum-initial-group-size": 1 }, ...reference },
+    };
+    const inNamespace = ["-n", namespace];
+    const json = async <T>(args: string[]): Promise<T> => JSON.parse((await plugin.rabbit([...args, ...inNamespace, "-o", "json"])).stdout) as T;
+    /** Messages in a queue as AMQP reports them (the management API's counts lag by seconds). */
+    const messageCount = async (queue: string): Promise<number> => {
+      const forward = await portForward(namespace, `pod/${cluster}-disc-0`, 5672, join(logDir, "amqp-plugin-count.log"));
+      try {
+        const connection = await amqp.connect(localAmqpUrl(admin, forward.localPort, vhost));
+        try {
+          return (await (await connection.createChannel()).checkQueue(queue)).messageCount;
+        } finally {
+          await connection.close();
+        }
+      } finally {
+        await forward.stop();
+      }
+    };
+
+    beforeAll(async () => {
+      plugin = await timed("plugin built and installed", () => installPlugin(inject("kubeconfig"), join(REPO_ROOT, ".cache", `e2e-plugin-${process.pid}`)));
+      admin = await readCredentials(namespace, `${cluster}-default-user`);
+      const forward = await portForward(namespace, `pod/${cluster}-disc-0`, 15672, join(logDir, "management-plugin.log"));
+      forwards.push(forward);
+      management = localManagement(admin, forward.localPort);
+      await kubectl(["-n", namespace, "apply", "-f", "-"], { input: JSON.stringify(singleReplica) });
+      // Objects no resource declares: made by hand, as applications do.
+      await management.declareQueue(vhost, "hand.made", { durable: true });
+      await management.declareExchange(vhost, "hand.made", { type: "fanout" });
+      await waitFor(
+        "Queue plugin-single Ready",
+        async () => readyOf(await kubectlJson<Resource>(["-n", namespace, "get", "queues.rabbit.operator.dev", "plugin-single"])),
+        {
+          timeoutMs: 120_000,
+        },
+      );
+    }, 600_000);
+
+    afterAll(async () => {
+      await kubectl(["-n", namespace, "delete", "queues.rabbit.operator.dev", "plugin-single", "--ignore-not-found", "--timeout=120s"]).catch(() => undefined);
+      await management?.deleteQueue(vhost, "hand.made").catch(() => undefined);
+      await management?.deleteExchange(vhost, "hand.made").catch(() => undefined);
+      await plugin?.remove();
+    }, 300_000);
+
+    it("is found by kubectl itself: kubectl plugin list names it, kubectl rabbit runs it, kubectl completes its commands and cluster names", async () => {
+      expect(await plugin.kubectl(["plugin", "list"])).toContain(join(plugin.binDir, "kubectl-rabbit"));
+      expect((await plugin.rabbit(["--help"])).stdout).toMatch(/Usage: kubectl rabbit \[options\] \[command\]/);
+      // kubectl's own completion asks kubectl_complete-rabbit (Cobra's __complete protocol).
+      expect(await plugin.kubectl(["__complete", "rabbit", "sta"])).toMatch(/^status\t.*\n:4\n/);
+      expect(await plugin.kubectl(["__complete", "rabbit", "-n", namespace, "queues", ""])).toMatch(new RegExp(`^${cluster}\\n:4\\n`));
+    });
+
+    it("list and status show the 3 disc and 2 ram nodes with the types, running state and version RabbitMQ reports, and the quorum-critical queues RabbitMQ's own health check names", async () => {
+      const [row] = await json<ClusterRow[]>(["list"]);
+      const overview = await management.overview();
+      expect(row).toMatchObject({
+        name: cluster,
+        disc: { running: 3, desired: 3 },
+        ram: { running: 2, desired: 2 },
+        ready: "True",
+        version: overview.rabbitmqVersion,
+      });
+      const table = (await plugin.rabbit(["list", ...inNamespace])).stdout;
+      expect(table).toMatch(
+        new RegExp(`^NAME +DISC +RAM +READY +VERSION +CONDITIONS +AGE\\n${cluster} +3/3 +2/2 +True +${overview.rabbitmqVersion.replace(/\./g, "\\.")} `),
+      );
+
+      const status = await json<{ rabbitmqVersion: string; nodes: NodeRow[]; quorumCriticalQueues: QuorumCriticalRow[] }>(["status", cluster]);
+      const membership = JSON.parse(
+        await kubectl(["-n", namespace, "exec", `${cluster}-disc-0`, "-c", "rabbitmq", "--", "rabbitmqctl", "cluster_status", "--formatter", "json"]),
+      ) as { disk_nodes: string[]; ram_nodes: string[]; running_nodes: string[] };
+      expect(status.rabbitmqVersion).toBe(overview.rabbitmqVersion);
+      expect(status.nodes.filter((n) => n.type === "disc").map((n) => n.node)).toEqual([...membership.disk_nodes].sort());
+      expect(status.nodes.filter((n) => n.type === "ram").map((n) => n.node)).toEqual([...membership.ram_nodes].sort());
+      expect(status.nodes.every((n) => n.running && n.podReady && !n.memoryAlarm && !n.diskFreeAlarm && n.partitions.length === 0)).toBe(true);
+      expect(status.nodes.filter((n) => membership.running_nodes.includes(n.node))).toHaveLength(5);
+
+      // RabbitMQ's own check, asked on every node: which quorum queues would lose their majority if it stopped.
+      const critical = new Set<string>();
+      for (const row of status.nodes) {
+        const forward = await portForward(namespace, `pod/${row.pod}`, 15672, join(logDir, `management-${row.pod}.log`));
+        try {
+          const response = await fetch(`http://127.0.0.1:${forward.localPort}/api/health/checks/node-is-quorum-critical`, {
+            headers: { authorization: `Basic ${Buffer.from(`${admin.username}:${admin.password}`).toString("base64")}` },
+          });
+          const body = (await response.json()) as { status: string; queues?: { name: string; virtual_host?: string; vhost?: string }[] };
+          for (const queue of body.queues ?? []) critical.add(`${queue.virtual_host ?? queue.vhost}/${queue.name}@${row.pod}`);
+        } finally {
+          await forward.stop();
+        }
+      }
+      const pairs = (types: string[]) =>
+        status.quorumCriticalQueues.filter((q) => types.includes(q.type)).flatMap((q) => q.criticalNodes.map((node) => `${q.vhost}/${q.queue}@${node}`));
+      expect(
+        [...critical].some((entry) => entry.startsWith(`${vhost}/${SINGLE}@`)),
+        "the single-replica quorum queue is critical on its node",
+      ).toBe(true);
+      // RabbitMQ's check covers quorum queues (3.10) or quorum queues and streams (later): ours covers both.
+      expect([...critical].sort()).toEqual(expect.arrayContaining(pairs(["quorum"])));
+      expect(pairs(["quorum", "stream"])).toEqual(expect.arrayContaining([...critical]));
+      console.log(
+        `kubectl rabbit status: 5 nodes as rabbitmqctl reports them; quorum-critical as RabbitMQ's health check on each node: ${[...critical].join(", ")}`,
+      );
+    }, 300_000);
+
+    it("lists the queues, vhosts, users, permissions, policies, exchanges and bindings the management API has, each with the resource that declares it, hand-made ones undeclared", async () => {
+      interface Row {
+        vhost?: string;
+        name?: string;
+        user?: string;
+        source?: string;
+        destination?: string;
+        routingKey?: string;
+        declaredBy: string;
+      }
+      const rows = async (listing: string) => json<Row[]>([listing, cluster, "-p", vhost]);
+      const declared = (kind: string, name: string) => `${kind}/${namespace}/${name}`;
+
+      const queues = await rows("queues");
+      expect(queues.map((q) => q.name).sort()).toEqual((await management.listQueues({ vhost })).map((q) => q.name).sort());
+      for (const q of [...QUEUES, singleReplica])
+        expect(queues.find((row) => row.name === q.spec.name)?.declaredBy, q.spec.name).toBe(declared("Queue", q.metadata.name));
+      expect(queues.find((q) => q.name === "hand.made")?.declaredBy).toBe(UNDECLARED);
+
+      const exchanges = await rows("exchanges");
+      expect(exchanges.map((e) => e.name).sort()).toEqual((await management.listExchanges(vhost)).map((e) => e.name).sort());
+      for (const e of EXCHANGES) expect(exchanges.find((row) => row.name === e.spec.name)?.declaredBy).toBe(declared("Exchange", e.metadata.name));
+      expect(exchanges.find((e) => e.name === "hand.made")?.declaredBy).toBe(UNDECLARED);
+      expect(exchanges.find((e) => e.name === "amq.topic")?.declaredBy).toBe(BUILT_IN);
+
+      const bindings = await rows("bindings");
+      expect(bindings).toHaveLength((await management.listBindings(vhost)).length);
+      for (const b of BINDINGS) {
+        const row = bindings.find((r) => r.source === b.spec.source && r.destination === b.spec.destination && r.routingKey === (b.spec.routingKey ?? ""));
+        expect(row?.declaredBy, b.metadata.name).toBe(declared("Binding", b.metadata.name));
+      }
+
+      const policies = await rows("policies");
+      expect(policies.map((p) => p.name).sort()).toEqual((await management.listPolicies(vhost)).map((p) => p.name).sort());
+      for (const p of POLICIES) expect(policies.find((row) => row.name === p.spec.name)?.declaredBy).toBe(declared("Policy", p.metadata.name));
+
+      const vhosts = await json<Row[]>(["vhosts", cluster]);
+      expect(vhosts.map((v) => v.name).sort()).toEqual((await management.listVhosts()).map((v) => v.name).sort());
+      expect(vhosts.find((v) => v.name === vhost)?.declaredBy).toBe(declared("Vhost", vhost));
+      expect(vhosts.find((v) => v.name === "/")?.declaredBy).toBe(BUILT_IN);
+
+      const app = await appCredentials();
+      const users = await json<Row[]>(["users", cluster]);
+      expect(users.map((u) => u.name).sort()).toEqual((await management.listUsers()).map((u) => u.name).sort());
+      expect(users.find((u) => u.name === app.username)?.declaredBy).toBe(declared("User", "app"));
+      expect(users.find((u) => u.name === admin.username)?.declaredBy).toBe(`RabbitCluster/${namespace}/${cluster}`);
+
+      const permissions = await rows("permissions");
+      expect(permissions).toHaveLength((await management.listPermissions(vhost)).length);
+      expect(permissions.find((p) => p.user === app.username)?.declaredBy).toBe(declared("Permission", "app-in-shop"));
+
+      // The tables say the same, the marks included.
+      const table = (await plugin.rabbit(["queues", cluster, "-p", vhost, ...inNamespace])).stdout;
+      expect(table).toMatch(/^VHOST +NAME +TYPE +DURABLE +READY +UNACKED +CONSUMERS +DECLARED BY\n/);
+      expect(table).toMatch(new RegExp(`\\n${vhost} +hand\\.made +classic +true +0 +0 +0 +${UNDECLARED}\\n`));
+    }, 300_000);
+
+    it("publish puts confirmed persistent messages in a queue, queues counts them, consume takes some, purge asks and then empties the queue", async () => {
+      const queue = "fair";
+      expect(await messageCount(queue), "the queue is empty before").toBe(0);
+      const published = await plugin.rabbit(["publish", cluster, ...inNamespace, "-p", vhost, "--queue", queue, "--count", "25"]);
+      expect(published.stdout).toContain("published 25 persistent messages to queue fair in vhost shop");
+      expect(await messageCount(queue)).toBe(25);
+      // The management API's counts follow within its statistics interval.
+      await waitFor(
+        "queues to count 25 ready",
+        async () => (await json<QueueRow[]>(["queues", cluster, "-p", vhost])).find((q) => q.name === queue)?.messagesReady === 25,
+        {
+          timeoutMs: 30_000,
+          intervalMs: 2000,
+        },
+      );
+
+      const consumed = await json<ConsumedMessage[]>(["consume", cluster, queue, "-p", vhost, "--count", "5"]);
+      expect(consumed.map((m) => m.body.replace(/ at .*/, ""))).toEqual([1, 2, 3, 4, 5].map((i) => `kubectl-rabbit test message ${i}/25`));
+      expect(await messageCount(queue)).toBe(20);
+
+      const refused = await failureOf(plugin.rabbit(["purge", cluster, queue, ...inNamespace, "-p", vhost], { input: "n\n" }));
+      expect(refused.exitCode).toBe(1);
+      expect(refused.stderr).toMatch(
+        /Purge queue fair in vhost shop of RabbitCluster e2e-product\/shop .*\? \[y\/N\] error: not purged\n {2}answer y, or pass --yes/,
+      );
+      expect(await messageCount(queue)).toBe(20);
+      await plugin.rabbit(["purge", cluster, queue, ...inNamespace, "-p", vhost], { input: "y\n" });
+      expect(await messageCount(queue)).toBe(0);
+
+      const unroutable = await failureOf(plugin.rabbit(["publish", cluster, ...inNamespace, "-p", vhost, "--queue", "no.such.queue"]));
+      expect(unroutable.stderr).toContain("1 of 1 messages to queue no.such.queue in vhost shop");
+    }, 300_000);
+
+    it("manage forwards the management UI and says how to log in without the password unless --show-password; secrets gives the default user", async () => {
+      const secrets = await json<{ username: string; password: string; connectionString?: string }>(["secrets", cluster]);
+      expect({ username: secrets.username, password: secrets.password }).toEqual(admin);
+      expect(secrets.connectionString).toMatch(/^amqp:\/\//);
+
+      for (const showPassword of [false, true]) {
+        const logFile = join(logDir, `manage-${showPassword}.log`);
+        const manage = plugin.start(["manage", cluster, ...inNamespace, "--port", "0", ...(showPassword ? ["--show-password"] : [])], logFile);
+        try {
+          let url = "";
+          await waitFor("kubectl rabbit manage to print its URL", async () => {
+            url = /http:\/\/127\.0\.0\.1:\d+\//.exec(await readFile(logFile, "utf8"))?.[0] ?? "";
+            return url !== "";
+          });
+          const whoami = await fetch(`${url}api/whoami`, {
+            headers: { authorization: `Basic ${Buffer.from(`${admin.username}:${admin.password}`).toString("base64")}` },
+          });
+          expect(((await whoami.json()) as { name: string }).name).toBe(admin.username);
+          expect((await fetch(url)).status, "the UI's page").toBe(200);
+          const printed = await readFile(logFile, "utf8");
+          expect(printed).toContain(`Log in as ${admin.username}`);
+          expect(printed.includes(admin.password), `password printed with showPassword=${showPassword}`).toBe(showPassword);
+          // Ctrl-C ends it, and the port with it.
+          process.kill(manage.pid, "SIGINT");
+          expect(await manage.exited).toBe(0);
+          await expect(fetch(url)).rejects.toThrow();
+        } finally {
+          await manage.stop();
+        }
+      }
+    }, 300_000);
+
+    it("logs interleaves every node's lines in time order, each prefixed with its pod, and -f shows a new line from the node it happened on", async () => {
+      const { stdout } = await plugin.rabbit(["logs", cluster, ...inNamespace, "--timestamps", "--since", "2h"], { timeoutMs: 120_000 });
+      const lines = stdout.trimEnd().split("\n");
+      const pods = [0, 1, 2].map((i) => `${cluster}-disc-${i}`).concat([0, 1].map((i) => `${cluster}-ram-${i}`));
+      for (const pod of pods)
+        expect(
+          lines.some((line) => line.startsWith(`[${pod}]`)),
+          pod,
+        ).toBe(true);
+      const times = lines.map((line) => /^\[[^\]]+\] +(\S+Z) /.exec(line)?.[1] ?? "");
+      expect(
+        times.every((t) => t !== ""),
+        "every line has its pod and time",
+      ).toBe(true);
+      expect(times).toEqual([...times].sort());
+
+      const logFile = join(logDir, "logs-follow.log");
+      const follow = plugin.start(["logs", cluster, ...inNamespace, "-f", "--tail", "0"], logFile);
+      try {
+        await sleep(systemClock, 3000);
+        // An AMQP connection makes its node log "accepting AMQP connection".
+        await plugin.rabbit(["publish", cluster, ...inNamespace, "-p", vhost, "--queue", "hello"]);
+        await waitFor("the new connection's line in logs -f", async () => /^\[[^\]]+\] +.*accepting AMQP connection/m.test(await readFile(logFile, "utf8")), {
+          timeoutMs: 30_000,
+        });
+      } finally {
+        await follow.stop();
+      }
+      await management.purgeQueue(vhost, "hello").catch(() => undefined);
+    }, 300_000);
+
+    it("status of a cluster with no Ready node shows its conditions and pods as Kubernetes reports them, and says why RabbitMQ cannot be asked", async () => {
+      const broken = "plugin-broken";
+      // An image no node has and none may pull: the pod never starts.
+      await kubectl(["-n", namespace, "apply", "-f", "-"], {
+        input: JSON.stringify({
+          apiVersion: API_VERSION,
+          kind: "RabbitCluster",
+          metadata: { name: broken },
+          spec: { image: "localhost/rabbit-operator/no-such-image:1", nodes: { disc: 1, ram: 0 } },
+        }),
+      });
+      try {
+        let failure: { exitCode: number | null; stderr: string; stdout?: string } = { exitCode: 0, stderr: "" };
+        await waitFor(
+          "the broken cluster's pod to wait on its image",
+          async () => {
+            try {
+              await plugin.rabbit(["status", broken, ...inNamespace, "-o", "json"]);
+            } catch (error) {
+              if (!(error instanceof CommandError)) throw error;
+              failure = { exitCode: error.exitCode, stderr: error.stderr, stdout: error.stdout };
+              const report = JSON.parse(error.stdout || "{}") as { pods?: PodRow[] };
+              return (report.pods ?? []).some((p) => p.waiting !== undefined && /Image/.test(p.waiting));
+            }
+            return false;
+          },
+          { timeoutMs: 120_000, intervalMs: 3000 },
+        );
+        expect(failure.exitCode).toBe(1);
+        const report = JSON.parse(failure.stdout!) as { conditions: { type: string; status: string }[]; pods: PodRow[] };
+        expect(report.pods).toEqual([expect.objectContaining({ pod: `${broken}-disc-0`, type: "disc", ready: false })]);
+        expect(report.conditions.find((c) => c.type === "Ready")?.status).toBe("False");
+        expect(failure.stderr).toMatch(new RegExp(`^error: no node of RabbitCluster ${namespace}/${broken} is Ready \\(Ready=False, `));
+        expect(failure.stderr).toContain(`kubectl describe rabbitcluster ${broken} -n ${namespace}`);
+      } finally {
+        await kubectl(["-n", namespace, "delete", RABBIT_CLUSTERS, broken, "--wait=true", "--timeout=120s"], { timeoutMs: 150_000 }).catch(() => undefined);
+      }
+    }, 300_000);
+
+    it("works for a user who may read the cluster and port-forward but not exec, and names the permission a user lacks", async () => {
+      const viewer = "plugin-viewer";
+      const rules = (portForward: boolean) => [
+        { apiGroups: [GROUP], resources: ["rabbitclusters", ...TOPOLOGY_KINDS.map((k) => k.plural)], verbs: ["get", "list"] },
+        { apiGroups: [""], resources: ["pods", "pods/log", "secrets"], verbs: ["get", "list"] },
+        ...(portForward ? [{ apiGroups: [""], resources: ["pods/portforward"], verbs: ["create", "get"] }] : []),
+      ];
+      const apply = (portForward: boolean) =>
+        kubectl(["-n", namespace, "apply", "-f", "-"], {
+          input: JSON.stringify({
+            apiVersion: "v1",
+            kind: "List",
+            items: [
+              { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: viewer } },
+              { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: { name: viewer }, rules: rules(portForward) },
+              {
+                apiVersion: "rbac.authorization.k8s.io/v1",
+                kind: "RoleBinding",
+                metadata: { name: viewer },
+                roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: viewer },
+                subjects: [{ kind: "ServiceAccount", name: viewer, namespace }],
+              },
+            ],
+          }),
+        });
+      await apply(true);
+      const token = (await kubectl(["-n", namespace, "create", "token", viewer, "--duration=10m"])).trim();
+      const kubeconfig = join(logDir, "viewer.kubeconfig");
+      await copyFile(inject("kubeconfig"), kubeconfig);
+      const config = ["--kubeconfig", kubeconfig];
+      await kubectl([...config, "config", "set-credentials", viewer, `--token=${token}`]);
+      await kubectl([...config, "config", "set-context", "--current", `--user=${viewer}`, `--namespace=${namespace}`]);
+      const asViewer = { env: { KUBECONFIG: kubeconfig } };
+      try {
+        expect(await kubectl([...config, "auth", "can-i", "create", "pods/exec"]).catch((e: CommandError) => e.stdout)).toMatch(/^no/);
+        const status = JSON.parse((await plugin.rabbit(["status", cluster, "-o", "json"], asViewer)).stdout) as { nodes: NodeRow[] };
+        expect(status.nodes).toHaveLength(5);
+
+        await apply(false);
+        await waitFor("the Role to lose pods/portforward", async () =>
+          (await kubectl([...config, "auth", "can-i", "create", "pods/portforward"]).catch((e: CommandError) => e.stdout)).startsWith("no"),
+        );
+        const refused = await failureOf(plugin.rabbit(["queues", cluster], asViewer));
+        expect(refused.exitCode).toBe(1);
+        expect(refused.stderr).toMatch(/forbidden \(403\)/);
+        expect(refused.stderr).toContain("your user needs RBAC permission to create pods/portforward");
+
+        const missing = await failureOf(plugin.rabbit(["status", "no-such-cluster"], asViewer));
+        expect(missing.stderr).toBe(
+          `error: RabbitCluster ${namespace}/no-such-cluster not found\n  kubectl rabbit list -A lists the clusters you can see; -n NAMESPACE selects the namespace\n`,
+        );
+      } finally {
+        await kubectl(["-n", namespace, "delete", "rolebinding,role,serviceaccount", viewer, "--ignore-not-found"]);
+      }
+    }, 300_000);
+  });
 
   it("keeps a stream's messages for every reader: two readers from the first offset each read all of them, in order", async () => {
     const published = await publishConfirmed(amqpUrl, "audit", { count: 1_000, prefix: "audit" });

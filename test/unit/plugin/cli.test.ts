@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { CommanderError } from "commander";
 import { complete, formatCompletion, type GivenConnection } from "../../../plugin/completion.js";
 import { formatLogLine, interleave, parseDuration, parseLogLine } from "../../../plugin/commands/logs.js";
+import { kubernetesFailure } from "../../../plugin/errors.js";
 import { buildProgram } from "../../../plugin/program.js";
 
 function program() {
@@ -84,5 +85,14 @@ describe("logs", () => {
   it("reads --since as seconds and refuses anything else", () => {
     expect([parseDuration("30s"), parseDuration("10m"), parseDuration("2h")]).toEqual([30, 600, 7200]);
     expect(() => parseDuration("yesterday")).toThrow(/invalid duration/);
+  });
+});
+
+describe("errors", () => {
+  it("names the permission a refused port-forward needed, from the WebSocket's error event (not an Error, status only in its message)", () => {
+    const event = { type: "error", message: "Unexpected server response: 403" };
+    const failure = kubernetesFailure(event, "port-forward to pod shop/shop-disc-0", "create pods/portforward");
+    expect(failure.message).toBe("port-forward to pod shop/shop-disc-0: forbidden (403): Unexpected server response: 403");
+    expect(failure.hint).toBe("your user needs RBAC permission to create pods/portforward");
   });
 });

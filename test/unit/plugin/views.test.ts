@@ -12,6 +12,7 @@ import {
   nodeRows,
   permissionRows,
   podOfNode,
+  podRow,
   queueRows,
   quorumCritical,
   summarizeConditions,
@@ -181,6 +182,16 @@ describe("cluster and node views", () => {
       ["rabbit@shop-disc-0.n", "shop-disc-0", true, false, []],
       ["rabbit@shop-disc-1.n", undefined, undefined, true, ["rabbit@shop-disc-0.n"]],
     ]);
+  });
+
+  it("says what holds a pod that does not run: an init container's image pull rather than the main container's PodInitializing", () => {
+    const waiting = (reason: string) => ({ name: "c", image: "i", imageID: "", ready: false, restartCount: 0, state: { waiting: { reason } } });
+    const pod = {
+      metadata: { name: "demo-disc-0", labels: { "rabbit.operator.dev/node-type": "disc" } },
+      status: { phase: "Pending", initContainerStatuses: [waiting("ImagePullBackOff")], containerStatuses: [waiting("PodInitializing")] },
+    };
+    expect(podRow(pod)).toEqual({ pod: "demo-disc-0", type: "disc", phase: "Pending", ready: false, waiting: "ImagePullBackOff", restarts: 0 });
+    expect(podRow({ ...pod, status: { ...pod.status, initContainerStatuses: [] } }).waiting).toBe("PodInitializing");
   });
 
   it("finds the queues that one more lost member would leave without a majority, and the nodes whose loss would", () => {
