@@ -16,13 +16,14 @@ export interface AmqpOptions {
   userSecret?: string;
 }
 
-interface AmqpSession {
+export interface AmqpSession {
   connection: amqp.ChannelModel;
   description: string;
   close(): Promise<void>;
 }
 
-async function connect(session: Session, name: string, options: AmqpOptions): Promise<AmqpSession> {
+/** An AMQP connection to a Ready node of the RabbitCluster, through a port-forward; close() ends both. */
+export async function connectAmqp(session: Session, name: string, options: AmqpOptions): Promise<AmqpSession> {
   const { kube } = session;
   const cluster = await requireCluster(kube, kube.namespace, name);
   const { username, password } = options.userSecret ? await userFromSecret(session, options.userSecret) : await defaultUser(session, name);
@@ -76,7 +77,7 @@ export async function publish(session: Session, name: string, options: PublishOp
   }
   const exchange = options.exchange ?? "";
   const routingKey = options.queue ?? options.routingKey ?? "";
-  const amqpSession = await connect(session, name, options);
+  const amqpSession = await connectAmqp(session, name, options);
   try {
     const channel = await amqpSession.connection.createConfirmChannel();
     let returned = 0;
@@ -135,7 +136,7 @@ const MESSAGE_COLUMNS: Column<ConsumedMessage>[] = [
 ];
 
 export async function consume(session: Session, name: string, queue: string, options: ConsumeOptions): Promise<void> {
-  const amqpSession = await connect(session, name, options);
+  const amqpSession = await connectAmqp(session, name, options);
   try {
     const channel = await amqpSession.connection.createChannel();
     await channel.checkQueue(queue).catch((error: unknown) => {

@@ -1,34 +1,73 @@
-// purge: empties a queue of its ready messages, after a confirmation unless --yes.
+// purge: empties a queue of its ready messages, after a confirmation unless --yes. In a
+// RabbitCluster it asks and purges over AMQP, which counts exactly (the queue.declare and
+// queue.purge replies carry the count); the management API's counts lag by its statistics
+// interval, so an external cluster (management API only) is told RabbitMQ's last count.
 import { createInterface } from "node:readline";
 import { openTarget, type TargetSelection } from "../access.js";
 import { PluginError } from "../errors.js";
 import { serialize } from "../output.js";
 import type { Session } from "../session.js";
+import { connectAmqp } from "./messages.js";
 
-export async function purge(session: Session, selection: TargetSelection, queue: string, options: { vhost: string; yes?: boolean }): Promise<void> {
+export interface PurgeOptions {
+  vhost: string;
+  yes?: boolean;
+}
+
+export async function purge(session: Session, selection: TargetSelection, queue: string, options: PurgeOptions): Promise<void> {
   const target = await openTarget(session.kube, selection);
+  const where = `queue ${queue} in vhost ${options.vhost} of ${target.description}`;
   try {
-    const where = `queue ${queue} in vhost ${options.vhost} of ${target.description}`;
-    const before = await target.call(`reading ${where}`, (m) => m.getQueue(options.vhost, queue));
-    if (!before) {
+    const found = await target.call(`reading ${where}`, (m) => m.getQueue(options.vhost, queue));
+    if (!found) {
       throw new PluginError(
         `there is no ${where}`,
         `kubectl rabbit queues ${selection.cluster ?? `--connection-secret ${selection.connectionSecret}`} -n ${selection.namespace} lists them`,
       );
     }
-    const ready = before.messagesReady ?? 0;
-    // RabbitMQ counts a queue's messages for its statistics every few seconds: the count may lag.
-    if (!options.yes && !(await confirm(session, `Purge ${where} (${ready} ready messages at RabbitMQ's last count)? [y/N] `))) {
-      throw new PluginError("not purged", "answer y, or pass --yes");
+    if (selection.cluster && !selection.connectionSecret) {
+      await purgeOverAmqp(session, selection.cluster, queue, where, options);
+      return;
     }
+    const ready = found.messagesReady ?? 0;
+    await confirmOrStop(session, `Purge ${where} (${ready} ready messages at RabbitMQ's last count)? [y/N] `, options);
     await target.call(`purging ${where}`, (m) => m.purgeQueue(options.vhost, queue));
-    const result = { queue, vhost: options.vhost, cluster: target.description, messagesReadyLastCounted: ready, purged: true };
-    session.stdout.write(
-      session.format === "table" ? `purged ${where} (${ready} ready messages at RabbitMQ's last count)\n` : serialize(result, session.format),
-    );
+    report(session, `purged ${where} (${ready} ready messages at RabbitMQ's last count)`, {
+      queue,
+      vhost: options.vhost,
+      cluster: target.description,
+      messagesReadyLastCounted: ready,
+    });
   } finally {
     await target.close();
   }
+}
+
+async function purgeOverAmqp(session: Session, cluster: string, queue: string, where: string, options: PurgeOptions): Promise<void> {
+  const amqp = await connectAmqp(session, cluster, { vhost: options.vhost });
+  try {
+    const channel = await amqp.connection.createChannel();
+    const { messageCount } = await channel.checkQueue(queue);
+    await confirmOrStop(session, `Purge ${where} (${messageCount} ready messages)? [y/N] `, options);
+    const purged = (await channel.purgeQueue(queue)).messageCount;
+    report(session, `purged ${where}: ${purged} messages`, {
+      queue,
+      vhost: options.vhost,
+      cluster: `RabbitCluster ${session.kube.namespace}/${cluster}`,
+      messagesPurged: purged,
+    });
+  } finally {
+    await amqp.close();
+  }
+}
+
+function report(session: Session, line: string, result: Record<string, unknown>): void {
+  session.stdout.write(session.format === "table" ? `${line}\n` : serialize({ ...result, purged: true }, session.format));
+}
+
+async function confirmOrStop(session: Session, question: string, options: PurgeOptions): Promise<void> {
+  if (options.yes || (await confirm(session, question))) return;
+  throw new PluginError("not purged", "answer y, or pass --yes");
 }
 
 /** Asks on stderr and reads one line from stdin; no answer (stdin closed) is a no. */
