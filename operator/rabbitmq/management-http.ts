@@ -1,6 +1,7 @@
 // The transport under the management API client: URL building, basic auth, a timeout per
 // attempt, retries with backoff for idempotent requests, and typed errors. Knows nothing about
 // vhosts or queues.
+import { Agent, type Dispatcher } from "undici";
 import { ManagementApiError, parseErrorBody } from "./management-errors.js";
 import type { Admission, Reachability } from "./reachability.js";
 import { sleep, systemClock } from "../runtime/clock.js";
@@ -112,8 +113,22 @@ export function withQuery(path: string, query: Record<string, string | undefined
   return text ? `${path}?${text}` : path;
 }
 
+/**
+ * One connection pool per CA bundle, shared by every client that trusts it (clients come and go
+ * per reconcile; their connections are kept alive across them, as the default pool's are).
+ */
+const poolsByCa = new Map<string, Agent>();
+
+function poolFor(ca: string): Dispatcher {
+  let pool = poolsByCa.get(ca);
+  if (!pool) poolsByCa.set(ca, (pool = new Agent({ connect: { ca, rejectUnauthorized: true } })));
+  return pool;
+}
+
 export class ManagementHttp {
   readonly baseUrl: string;
+  /** Undefined: fetch's own pool, which verifies https against the system's CAs. */
+  private readonly dispatcher: Dispatcher | undefined;
   private readonly authorization: string;
   private readonly timeoutMs: number;
   private readonly policy: RetryPolicy;
@@ -124,6 +139,7 @@ export class ManagementHttp {
 
   constructor(connection: ManagementConnection, options: ManagementHttpOptions = {}) {
     this.baseUrl = normalizeBaseUrl(connection.url);
+    this.dispatcher = connection.ca && this.baseUrl.startsWith("https:") ? poolFor(connection.ca) : undefined;
     this.authorization = `Basic ${Buffer.from(`${connection.username}:${connection.password}`).toString("base64")}`;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
@@ -207,7 +223,9 @@ export class ManagementHttp {
         body: request.body === undefined ? undefined : JSON.stringify(request.body),
         signal: controller.signal,
         redirect: "error",
-      });
+        // Node's fetch is undici 6 (the version pinned in package.json): it takes undici's dispatchers.
+        ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}),
+      } as RequestInit);
       status = response.status;
       location = response.headers.get("location");
       text = await response.text();

@@ -9,6 +9,11 @@ export interface ManagementConnection {
   url: string;
   username: string;
   password: string;
+  /**
+   * For an https URL: the PEM certificates of the CAs the server's certificate must chain to
+   * (instead of the system's). Verification is never turned off.
+   */
+  ca?: string;
 }
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
