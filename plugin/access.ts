@@ -8,7 +8,7 @@ import { referenceKey, resolveConnection } from "../operator/controllers/topolog
 import { Problem } from "../operator/controllers/topology/adapter.js";
 import { ManagementApiError, ManagementClient, type ManagementConnection } from "../operator/rabbitmq/management.js";
 import { PORTS } from "../operator/rabbitmq/ports.js";
-import { NODE_TYPE_LABEL, clusterSelector } from "../operator/resources/names.js";
+import { NODE_TYPE_LABEL, clusterNames, clusterSelector } from "../operator/resources/names.js";
 import { PluginError } from "./errors.js";
 import type { Kube } from "./kube.js";
 import { podIsReady } from "./views.js";
@@ -72,7 +72,8 @@ export async function openTarget(kube: Kube, selection: TargetSelection): Promis
   const cluster = await requireCluster(kube, selection.namespace, selection.cluster);
   const namespace = selection.namespace;
   const reference = { name: selection.cluster };
-  const secret = await kube.getSecret(namespace, cluster.status?.defaultUser?.secretReference.name ?? `${selection.cluster}-default-user`);
+  const secretReference = cluster.status?.defaultUser?.secretReference ?? { namespace, name: clusterNames(cluster).defaultUser };
+  const secret = await kube.getSecret(secretReference.namespace, secretReference.name);
   const pod = await readyPod(kube, cluster);
   const forward = await forwardPort(kube.kubeConfig, namespace, pod.metadata!.name!, PORTS.management);
   const resolved = resolveConnection(reference, namespace, {

@@ -13,6 +13,12 @@ export interface KubeOptions {
   namespace?: string;
 }
 
+export interface TopologyListing {
+  resources: TopologyResource[];
+  /** Which namespaces the listing covers: every one, the fallback one, or none (not permitted). */
+  scope: "all" | "namespace" | "none";
+}
+
 interface ObjectList<T> {
   items: T[];
 }
@@ -61,13 +67,17 @@ export class Kube {
 
   /**
    * The topology objects of a kind that the user may read: every namespace's, or the given
-   * namespace's when the user may not list them cluster-wide.
+   * namespace's when the user may not list them cluster-wide, or none (scope says which).
    */
-  async listTopology(kind: KindDefinition, fallbackNamespace: string): Promise<TopologyResource[]> {
+  async listTopology(kind: KindDefinition, fallbackNamespace: string): Promise<TopologyListing> {
     try {
-      return await this.listCustom<TopologyResource>(kind, undefined);
+      return { resources: await this.listCustom<TopologyResource>(kind, undefined), scope: "all" };
     } catch {
-      return this.listCustom<TopologyResource>(kind, fallbackNamespace).catch(() => []);
+      try {
+        return { resources: await this.listCustom<TopologyResource>(kind, fallbackNamespace), scope: "namespace" };
+      } catch {
+        return { resources: [], scope: "none" };
+      }
     }
   }
 

@@ -7,6 +7,8 @@ import { referenceKey } from "../operator/controllers/topology/connection.js";
 
 export const BUILT_IN = "(built-in)";
 export const UNDECLARED = "undeclared";
+/** The resources could not be listed: whether one declares the object is not known. */
+export const UNKNOWN = "unknown";
 
 /** The kinds whose objects the plugin lists, by the name RabbitMQ's API gives them. */
 export type ObjectKind = "vhost" | "user" | "permission" | "queue" | "exchange" | "binding" | "policy";
@@ -77,12 +79,16 @@ export interface DeclarationSources {
   cluster?: RabbitCluster;
   /** The default user's name (from its Secret), when known. */
   defaultUser?: string;
+  /** The resources of the listed kind could not be read: objects no other source names are UNKNOWN, not UNDECLARED. */
+  resourcesUnknown?: boolean;
 }
 
 export class Declarations {
   private readonly owners = new Map<string, string>();
+  private readonly otherwise: string;
 
   constructor(sources: DeclarationSources) {
+    this.otherwise = sources.resourcesUnknown ? UNKNOWN : UNDECLARED;
     const ours = sources.resources.filter(
       (resource) => referenceKey(resource.spec.rabbitmqClusterReference, resource.metadata.namespace ?? "") === sources.referenceKey,
     );
@@ -111,9 +117,9 @@ export class Declarations {
     this.owners.set(`${kind}\u0000${id}`, owner);
   }
 
-  /** "Kind/namespace/name" of the resource that declares the object, BUILT_IN, or UNDECLARED. */
+  /** "Kind/namespace/name" of the resource that declares the object, BUILT_IN, UNDECLARED, or UNKNOWN. */
   of(kind: ObjectKind, id: string, builtIn = false): string {
-    return this.owners.get(`${kind}\u0000${id}`) ?? (builtIn ? BUILT_IN : UNDECLARED);
+    return this.owners.get(`${kind}\u0000${id}`) ?? (builtIn ? BUILT_IN : this.otherwise);
   }
 }
 

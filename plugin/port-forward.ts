@@ -19,6 +19,8 @@ export interface ForwardOptions {
   /** 0 (default): a free port the kernel picks. */
   localPort?: number;
   address?: string;
+  /** Told of each connection that could not be forwarded (the pod gone, permission refused). */
+  onFailure?: (failure: PluginError) => void;
 }
 
 interface WebSocketLike {
@@ -56,12 +58,15 @@ export async function forwardPort(
       (opened) => {
         const ws = (typeof opened === "function" ? opened() : opened) as WebSocketLike | null;
         if (!ws) return socket.destroy();
+        // The failure of an earlier connection says nothing of the next ones.
+        lastFailure = undefined;
         ws.on("close", () => socket.end());
         ws.on("error", () => socket.destroy());
         socket.on("close", () => ws.close());
       },
       (error: unknown) => {
         lastFailure = kubernetesFailure(error, `port-forward to pod ${namespace}/${pod}`, "create pods/portforward");
+        options.onFailure?.(lastFailure);
         socket.destroy();
       },
     );

@@ -4,10 +4,11 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import type { TargetSelection } from "./access.js";
 import type { LISTINGS } from "./commands/inspect.js";
 import { LISTING_NAMES, list, listObjects, status } from "./commands/inspect.js";
-import { logs } from "./commands/logs.js";
+import { logs, parseDuration } from "./commands/logs.js";
 import { manage, secrets } from "./commands/manage.js";
 import { consume, publish } from "./commands/messages.js";
 import { purge } from "./commands/purge.js";
+import { PluginError } from "./errors.js";
 import { OUTPUT_FORMATS } from "./output.js";
 import { BUILT_IN, UNDECLARED } from "./ownership.js";
 import { openSession, type GlobalOptions, type Session, type SessionIo } from "./session.js";
@@ -24,10 +25,37 @@ const LISTING_SUMMARIES: Record<keyof typeof LISTINGS, string> = {
   bindings: "bindings",
 };
 
-function positiveInteger(value: string): number {
+function wholeNumber(value: string): number {
   const number = Number(value);
-  if (!Number.isInteger(number) || number < 0) throw new InvalidArgumentError("expected a whole number");
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(number)) throw new InvalidArgumentError("expected a whole number");
   return number;
+}
+
+function positiveNumber(value: string): number {
+  const number = wholeNumber(value);
+  if (number === 0) throw new InvalidArgumentError("expected a number above 0");
+  return number;
+}
+
+function duration(value: string): number {
+  try {
+    return parseDuration(value);
+  } catch (error) {
+    throw new InvalidArgumentError(error instanceof PluginError ? `${error.message}: ${error.hint}` : String(error));
+  }
+}
+
+/**
+ * purge's arguments: CLUSTER QUEUE, or QUEUE alone with --connection-secret (an external cluster).
+ * commander cannot put an optional argument before a required one, so both are read here.
+ */
+export function purgeTarget(first: string, second: string | undefined, connectionSecret: string | undefined): { cluster?: string; queue: string } {
+  if (connectionSecret) {
+    if (second !== undefined) throw new PluginError("with --connection-secret name only the queue", "kubectl rabbit purge QUEUE --connection-secret SECRET", 2);
+    return { queue: first };
+  }
+  if (second === undefined) throw new PluginError("name the cluster and the queue", "kubectl rabbit purge CLUSTER QUEUE", 2);
+  return { cluster: first, queue: second };
 }
 
 export function buildProgram(io: SessionIo): Command {
@@ -89,16 +117,15 @@ export function buildProgram(io: SessionIo): Command {
 
   program
     .command("purge")
-    .description("remove a queue's ready messages (asks first)")
-    .argument("[cluster]", "RabbitCluster name")
-    .argument("<queue>", "queue name")
+    .description("remove a queue's ready messages (asks first): purge CLUSTER QUEUE, or purge QUEUE --connection-secret SECRET")
+    .argument("<cluster>", "RabbitCluster name (or the queue, with --connection-secret)")
+    .argument("[queue]", "queue name")
     .option("-p, --vhost <vhost>", "virtual host", "/")
     .option("--connection-secret <secret>", "an external cluster (then leave out the cluster)")
     .option("-y, --yes", "do not ask")
     .action(
-      withSession((session, first: string | undefined, second: string | undefined, options: { vhost: string; yes?: boolean; connectionSecret?: string }) => {
-        // With --connection-secret the only argument is the queue.
-        const [cluster, queue] = second === undefined ? [undefined, first!] : [first, second];
+      withSession((session, first: string, second: string | undefined, options: { vhost: string; yes?: boolean; connectionSecret?: string }) => {
+        const { cluster, queue } = purgeTarget(first, second, options.connectionSecret);
         return purge(session, selection(session, cluster, options), queue, options);
       }),
     );
@@ -108,7 +135,7 @@ export function buildProgram(io: SessionIo): Command {
     .summary("the management UI through a port-forward")
     .description("forward a local port to a Ready node's management UI until Ctrl-C and say how to log in (the password only with --show-password)")
     .argument("<cluster>", "RabbitCluster name")
-    .option("--port <port>", "local port (default 15672, else any free one)", positiveInteger)
+    .option("--port <port>", "local port (default 15672, else any free one; 0: any free one)", wholeNumber)
     .option("--address <address>", "local address to listen on", "127.0.0.1")
     .option("--show-password", "print the default user's password too")
     .action(withSession((session, cluster: string, options: { port?: number; address: string; showPassword?: boolean }) => manage(session, cluster, options)));
@@ -125,11 +152,12 @@ export function buildProgram(io: SessionIo): Command {
     .description("every node's log, each line prefixed with its pod: merged in time order, or with -f as the lines come")
     .argument("<cluster>", "RabbitCluster name")
     .option("-f, --follow", "keep printing new lines until Ctrl-C")
-    .option("--tail <lines>", "only the last lines of each node (default with -f: 10)", positiveInteger)
-    .option("--since <duration>", "only lines newer than this, e.g. 10m")
+    .option("--tail <lines>", "only the last lines of each node (default with -f: 10)", wholeNumber)
+    .option("--since <duration>", "only lines newer than this, e.g. 10m", duration)
+    .option("--previous", "the logs of the nodes' previous containers (after a crash or restart)")
     .option("--timestamps", "print the kubelet's timestamp of each line")
     .action(
-      withSession((session, cluster: string, options: { follow?: boolean; tail?: number; since?: string; timestamps?: boolean }) =>
+      withSession((session, cluster: string, options: { follow?: boolean; tail?: number; since?: number; timestamps?: boolean; previous?: boolean }) =>
         logs(session, cluster, options),
       ),
     );
@@ -151,7 +179,7 @@ export function buildProgram(io: SessionIo): Command {
       .option("--queue <queue>", "to this queue (through the default exchange)")
       .option("--exchange <exchange>", "to this exchange")
       .option("--routing-key <key>", "routing key for --exchange", "")
-      .option("--count <n>", "how many messages", positiveInteger, 1)
+      .option("--count <n>", "how many messages", positiveNumber, 1)
       .option("--body <text>", "message body (default: a numbered, timestamped text)"),
   ).action(
     withSession(
@@ -170,9 +198,12 @@ export function buildProgram(io: SessionIo): Command {
       .description("consume test messages from a queue through a port-forward to a Ready node, and acknowledge them (or put them back with --requeue)")
       .argument("<cluster>", "RabbitCluster name")
       .argument("<queue>", "queue name")
-      .option("--count <n>", "at most this many messages", positiveInteger, 10)
-      .option("--timeout <seconds>", "stop when no message came for this long", positiveInteger, 5)
-      .option("--requeue", "put the messages back instead of acknowledging them"),
+      .option("--count <n>", "at most this many messages", positiveNumber, 10)
+      .option("--timeout <seconds>", "stop when no message came for this long", positiveNumber, 5)
+      .option(
+        "--requeue",
+        "put the messages back instead of acknowledging them (they come back marked redelivered; a quorum queue counts the delivery against its delivery-limit)",
+      ),
   ).action(
     withSession((session, cluster: string, queue: string, options: { vhost: string; userSecret?: string; count: number; timeout: number; requeue?: boolean }) =>
       consume(session, cluster, queue, options),

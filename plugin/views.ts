@@ -65,40 +65,20 @@ export function clusterColumns(allNamespaces: boolean): Column<ClusterRow>[] {
 
 // Status -----------------------------------------------------------------------------------------
 
-export interface NodeRow {
+export interface NodeRow extends Omit<NodeDetails, "name" | "uptimeMs"> {
+  /** The Erlang node name. */
   node: string;
-  type: "disc" | "ram";
-  running: boolean;
   /** The pod and whether Kubernetes reports it Ready (when the node is one of a RabbitCluster's pods). */
   pod?: string;
   podReady?: boolean;
-  memoryUsed?: number;
-  memoryLimit?: number;
-  memoryAlarm: boolean;
-  diskFree?: number;
-  diskFreeLimit?: number;
-  diskFreeAlarm: boolean;
-  partitions: string[];
 }
 
 export function nodeRows(nodes: readonly NodeDetails[], pods: ReadonlyMap<string, boolean>): NodeRow[] {
   return [...nodes]
     .sort((a, b) => a.name.localeCompare(b.name, "en", { numeric: true }))
-    .map((node) => {
-      const pod = podOfNode(node.name);
-      return {
-        node: node.name,
-        type: node.type,
-        running: node.running,
-        ...(pod && pods.has(pod) ? { pod, podReady: pods.get(pod) } : {}),
-        memoryUsed: node.memoryUsed,
-        memoryLimit: node.memoryLimit,
-        memoryAlarm: node.memoryAlarm,
-        diskFree: node.diskFree,
-        diskFreeLimit: node.diskFreeLimit,
-        diskFreeAlarm: node.diskFreeAlarm,
-        partitions: node.partitions,
-      };
+    .map(({ name, uptimeMs: _uptime, ...details }) => {
+      const pod = podOfNode(name);
+      return { node: name, ...details, ...(pod && pods.has(pod) ? { pod, podReady: pods.get(pod) } : {}) };
     });
 }
 
@@ -238,9 +218,10 @@ export const QUEUE_COLUMNS: Column<QueueRow>[] = [
   { header: "NAME", cell: (r) => r.name },
   { header: "TYPE", cell: (r) => r.type },
   { header: "DURABLE", cell: (r) => r.durable },
-  { header: "READY", cell: (r) => r.messagesReady ?? 0 },
-  { header: "UNACKED", cell: (r) => r.messagesUnacknowledged ?? 0 },
-  { header: "CONSUMERS", cell: (r) => r.consumers ?? 0 },
+  // No statistics (a queue that is down, or just declared) is "-", not 0: it may not be empty.
+  { header: "READY", cell: (r) => r.messagesReady },
+  { header: "UNACKED", cell: (r) => r.messagesUnacknowledged },
+  { header: "CONSUMERS", cell: (r) => r.consumers },
   { header: DECLARED_BY, cell: (r) => r.declaredBy },
 ];
 

@@ -1,10 +1,9 @@
 // Read-only commands: list, status, and the listings of objects in a cluster with the resource
 // that declares each.
-import { TOPOLOGY_KINDS, type KindDefinition } from "../../operator/api/index.js";
+import { GROUP, TOPOLOGY_KINDS, type KindDefinition } from "../../operator/api/index.js";
 import { secretValue } from "../../operator/resources/secrets.js";
 import { clusterPods, openTarget, requireCluster, type Target, type TargetSelection } from "../access.js";
-import { PluginError } from "../errors.js";
-import { Declarations, type ObjectKind } from "../ownership.js";
+import { Declarations, UNDECLARED, UNKNOWN, type ObjectKind } from "../ownership.js";
 import { render, serialize, table, type Column } from "../output.js";
 import type { Session } from "../session.js";
 import {
@@ -106,7 +105,8 @@ export async function status(session: Session, name: string): Promise<void> {
 /** What a listing command reads, how it shows it, and the kind of resource that may declare its objects. */
 interface Listing<Row> {
   objectKind: ObjectKind;
-  resourceKind: string;
+  /** The resource kinds whose objects may declare the listed objects (a Vhost its creator's permissions). */
+  resourceKinds: string[];
   columns: Column<Row>[];
   rows(target: Target, vhost: string | undefined, declarations: Declarations): Promise<Row[]>;
 }
@@ -120,13 +120,13 @@ function listing<Row>(spec: Listing<Row>): Listing<Row> {
 export const LISTINGS = {
   queues: listing({
     objectKind: "queue",
-    resourceKind: "Queue",
+    resourceKinds: ["Queue"],
     columns: QUEUE_COLUMNS,
     rows: async (t, vhost, d) => queueRows(await t.call("listing the queues", (m) => m.listQueues({ vhost, columns: QUEUE_LIST_COLUMNS })), d),
   }),
   vhosts: listing({
     objectKind: "vhost",
-    resourceKind: "Vhost",
+    resourceKinds: ["Vhost"],
     columns: VHOST_COLUMNS,
     rows: async (t, vhost, d) =>
       vhostRows(
@@ -136,31 +136,31 @@ export const LISTINGS = {
   }),
   users: listing({
     objectKind: "user",
-    resourceKind: "User",
+    resourceKinds: ["User"],
     columns: USER_COLUMNS,
     rows: async (t, _vhost, d) => userRows(await t.call("listing the users", (m) => m.listUsers()), d),
   }),
   permissions: listing({
     objectKind: "permission",
-    resourceKind: "Permission",
+    resourceKinds: ["Permission", "Vhost"],
     columns: PERMISSION_COLUMNS,
     rows: async (t, vhost, d) => permissionRows(await t.call("listing the permissions", (m) => m.listPermissions(vhost)), d),
   }),
   policies: listing({
     objectKind: "policy",
-    resourceKind: "Policy",
+    resourceKinds: ["Policy"],
     columns: POLICY_COLUMNS,
     rows: async (t, vhost, d) => policyRows(await t.call("listing the policies", (m) => m.listPolicies(vhost)), d),
   }),
   exchanges: listing({
     objectKind: "exchange",
-    resourceKind: "Exchange",
+    resourceKinds: ["Exchange"],
     columns: EXCHANGE_COLUMNS,
     rows: async (t, vhost, d) => exchangeRows(await t.call("listing the exchanges", (m) => m.listExchanges(vhost)), d),
   }),
   bindings: listing({
     objectKind: "binding",
-    resourceKind: "Binding",
+    resourceKinds: ["Binding"],
     columns: BINDING_COLUMNS,
     rows: async (t, vhost, d) => bindingRows(await t.call("listing the bindings", (m) => m.listBindings(vhost)), d),
   }),
@@ -171,21 +171,36 @@ export const LISTING_NAMES = Object.keys(LISTINGS) as ListingName[];
 
 export async function listObjects(session: Session, name: ListingName, selection: TargetSelection, vhost: string | undefined): Promise<void> {
   const spec = LISTINGS[name] as Listing<unknown>;
-  const kind = TOPOLOGY_KINDS.find((k) => k.kind === spec.resourceKind);
-  if (!kind) throw new PluginError(`no resource kind ${spec.resourceKind}`);
+  const kinds = spec.resourceKinds.map((kind) => TOPOLOGY_KINDS.find((k) => k.kind === kind)!);
   const target = await openTarget(session.kube, selection);
   try {
-    const declarations = await declarationsFor(session, target, kind, selection.namespace);
+    const declarations = await declarationsFor(session, target, kinds, selection.namespace);
     session.stdout.write(render(session.format, spec.columns, await spec.rows(target, vhost, declarations)));
   } finally {
     await target.close();
   }
 }
 
-async function declarationsFor(session: Session, target: Target, kind: KindDefinition, namespace: string): Promise<Declarations> {
-  const resources = await session.kube.listTopology(kind, namespace);
+async function declarationsFor(session: Session, target: Target, kinds: KindDefinition[], namespace: string): Promise<Declarations> {
+  const listings = await Promise.all(kinds.map(async (kind) => ({ kind, ...(await session.kube.listTopology(kind, namespace)) })));
+  for (const { kind, scope } of listings) {
+    const plural = `${kind.plural}.${GROUP}`;
+    if (scope === "none")
+      session.stderr.write(`warning: you may not list ${plural} in namespace ${namespace}: DECLARED BY cannot tell which objects they declare (${UNKNOWN})\n`);
+    if (scope === "namespace")
+      session.stderr.write(
+        `warning: you may not list ${plural} in every namespace: objects declared from other namespaces than ${namespace} show as ${UNDECLARED}\n`,
+      );
+  }
   let defaultUser: string | undefined;
   const reference = target.cluster?.status?.defaultUser?.secretReference;
   if (reference) defaultUser = secretValue(await session.kube.getSecret(reference.namespace, reference.name).catch(() => undefined), "username");
-  return new Declarations({ referenceKey: target.referenceKey, resources, cluster: target.cluster, defaultUser });
+  return new Declarations({
+    referenceKey: target.referenceKey,
+    resources: listings.flatMap((listing) => listing.resources),
+    cluster: target.cluster,
+    defaultUser,
+    // The listed kind (the first) unreadable: its objects' declarers are unknown.
+    resourcesUnknown: listings[0]?.scope === "none",
+  });
 }

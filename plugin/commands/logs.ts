@@ -12,8 +12,10 @@ export const RABBITMQ_CONTAINER = "rabbitmq";
 export interface LogsOptions {
   follow?: boolean;
   tail?: number;
-  since?: string;
+  /** Seconds. */
+  since?: number;
   timestamps?: boolean;
+  previous?: boolean;
 }
 
 export interface LogLine {
@@ -59,11 +61,13 @@ export async function logs(session: Session, name: string, options: LogsOptions)
     follow: options.follow ?? false,
     timestamps: true,
     ...(options.tail !== undefined ? { tailLines: options.tail } : options.follow ? { tailLines: 10 } : {}),
-    ...(options.since ? { sinceSeconds: parseDuration(options.since) } : {}),
+    ...(options.since !== undefined ? { sinceSeconds: options.since } : {}),
+    ...(options.previous ? { previous: true } : {}),
   };
   const log = new Log(kube.kubeConfig);
   const collected: LogLine[] = [];
-  const streams = await Promise.all(
+  // A pod without a log (still starting, or never started) must not hide the others' logs.
+  const opened = await Promise.allSettled(
     pods.map(async (pod) => {
       const stream = new PassThrough();
       const ended = new Promise<void>((resolve) => stream.on("end", resolve).on("close", resolve));
@@ -81,6 +85,10 @@ export async function logs(session: Session, name: string, options: LogsOptions)
       }
     }),
   );
+  const streams = opened.flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
+  const failures = opened.flatMap((result) => (result.status === "rejected" ? [result.reason as Error] : []));
+  for (const failure of failures) session.stderr.write(`warning: ${failure.message}\n`);
+  if (streams.length === 0) throw failures[0] ?? new PluginError(`no log of RabbitCluster ${kube.namespace}/${name} could be read`);
   const allEnded = Promise.all(streams.map((s) => s.ended));
   if (options.follow) await Promise.race([allEnded, session.interrupted]);
   else await allEnded;

@@ -14,23 +14,39 @@ export async function manage(session: Session, name: string, options: { port?: n
   const cluster = await requireCluster(kube, kube.namespace, name);
   const credentials = await defaultUser(session, name);
   const pod = (await readyPod(kube, cluster)).metadata!.name!;
-  const forward = await listen(session, pod, options);
+  // A forward to a pod that went away (a roll, a reschedule) serves nothing: stop and say so.
+  let failed: (failure: PluginError) => void = () => undefined;
+  const forwardFailed = new Promise<PluginError>((resolve) => (failed = resolve));
+  const forward = await listen(session, pod, { ...options, onFailure: (failure) => failed(failure) });
   try {
-    const url = `http://${forward.address}:${forward.port}/`;
+    const host = forward.address.includes(":") ? `[${forward.address}]` : forward.address;
+    const url = `http://${host}:${forward.port}/`;
     const login = options.showPassword
       ? `Log in as ${credentials.username} with password ${credentials.password}`
       : `Log in as ${credentials.username}; the password is in Secret ${credentials.secret} (kubectl rabbit secrets ${name} -n ${kube.namespace}, or run again with --show-password)`;
+    if (!isLoopback(forward.address))
+      session.stderr.write(`warning: the management UI is reachable from the network on ${forward.address}, not only from this machine\n`);
     session.stdout.write(`Management UI of RabbitCluster ${kube.namespace}/${name} (through pod ${pod}): ${url}\n${login}\nForwarding until Ctrl-C.\n`);
-    await session.interrupted;
+    const failure = await Promise.race([session.interrupted.then(() => undefined), forwardFailed]);
+    if (failure)
+      throw new PluginError(failure.message, `${failure.hint ? `${failure.hint}; ` : ""}run kubectl rabbit manage ${name} again to forward to a Ready node`);
   } finally {
     await forward.close();
   }
 }
 
+function isLoopback(address: string): boolean {
+  return address === "::1" || address === "localhost" || address.startsWith("127.");
+}
+
 /** The port asked for; without --port, 15672 if free, else any free one. */
-async function listen(session: Session, pod: string, options: { port?: number; address?: string }): Promise<LocalForward> {
+async function listen(
+  session: Session,
+  pod: string,
+  options: { port?: number; address?: string; onFailure: (failure: PluginError) => void },
+): Promise<LocalForward> {
   const open = (localPort: number) =>
-    forwardPort(session.kube.kubeConfig, session.kube.namespace, pod, PORTS.management, { localPort, address: options.address });
+    forwardPort(session.kube.kubeConfig, session.kube.namespace, pod, PORTS.management, { localPort, address: options.address, onFailure: options.onFailure });
   if (options.port !== undefined) return open(options.port);
   return open(PORTS.management).catch(() => open(0));
 }

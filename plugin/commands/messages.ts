@@ -145,20 +145,23 @@ export async function consume(session: Session, name: string, queue: string, opt
     const channelForReading = await amqpSession.connection.createChannel();
     await channelForReading.prefetch(options.count);
     const received: amqp.ConsumeMessage[] = [];
+    let consumerTag: string | undefined;
     await new Promise<void>((resolve, reject) => {
       let timer = setTimeout(resolve, options.timeout * 1000);
       channelForReading
         .consume(queue, (message) => {
           if (!message) return resolve();
-          if (received.length >= options.count) return;
           received.push(message);
           clearTimeout(timer);
           if (received.length >= options.count) return resolve();
           timer = setTimeout(resolve, options.timeout * 1000);
         })
-        .catch(reject);
+        .then(({ consumerTag: tag }) => (consumerTag = tag), reject);
       void session.interrupted.then(() => resolve());
     });
+    // No more deliveries before settling: a refilled prefetch window would be returned on close,
+    // each message marked redelivered (and counted against a quorum queue's delivery-limit).
+    if (consumerTag) await channelForReading.cancel(consumerTag);
     for (const message of received) {
       if (options.requeue) channelForReading.nack(message, false, true);
       else channelForReading.ack(message);

@@ -7,7 +7,7 @@ import { openTarget, type TargetSelection } from "../access.js";
 import { PluginError } from "../errors.js";
 import { serialize } from "../output.js";
 import type { Session } from "../session.js";
-import { connectAmqp } from "./messages.js";
+import { connectAmqp, type AmqpSession } from "./messages.js";
 
 export interface PurgeOptions {
   vhost: string;
@@ -25,13 +25,25 @@ export async function purge(session: Session, selection: TargetSelection, queue:
         `kubectl rabbit queues ${selection.cluster ?? `--connection-secret ${selection.connectionSecret}`} -n ${selection.namespace} lists them`,
       );
     }
-    if (selection.cluster && !selection.connectionSecret) {
-      await purgeOverAmqp(session, selection.cluster, queue, where, options);
-      return;
+    if (selection.cluster && !selection.connectionSecret && !found.exclusive) {
+      const amqp = await connectAmqp(session, selection.cluster, { vhost: options.vhost }).catch((error: unknown) => {
+        // The default user may have no permissions in a vhost made by hand: the management API still purges.
+        session.stderr.write(`note: counting over AMQP failed (${error instanceof Error ? error.message : String(error)}); using the management API's count\n`);
+        return undefined;
+      });
+      if (amqp) {
+        try {
+          await purgeOverAmqp(session, amqp, selection.cluster, queue, where, options);
+        } finally {
+          await amqp.close();
+        }
+        return;
+      }
     }
     const ready = found.messagesReady ?? 0;
     await confirmOrStop(session, `Purge ${where} (${ready} ready messages at RabbitMQ's last count)? [y/N] `, options);
-    await target.call(`purging ${where}`, (m) => m.purgeQueue(options.vhost, queue));
+    const existed = await target.call(`purging ${where}`, (m) => m.purgeQueue(options.vhost, queue));
+    if (!existed) throw new PluginError(`${where} was deleted before it could be purged`);
     report(session, `purged ${where} (${ready} ready messages at RabbitMQ's last count)`, {
       queue,
       vhost: options.vhost,
@@ -43,22 +55,17 @@ export async function purge(session: Session, selection: TargetSelection, queue:
   }
 }
 
-async function purgeOverAmqp(session: Session, cluster: string, queue: string, where: string, options: PurgeOptions): Promise<void> {
-  const amqp = await connectAmqp(session, cluster, { vhost: options.vhost });
-  try {
-    const channel = await amqp.connection.createChannel();
-    const { messageCount } = await channel.checkQueue(queue);
-    await confirmOrStop(session, `Purge ${where} (${messageCount} ready messages)? [y/N] `, options);
-    const purged = (await channel.purgeQueue(queue)).messageCount;
-    report(session, `purged ${where}: ${purged} messages`, {
-      queue,
-      vhost: options.vhost,
-      cluster: `RabbitCluster ${session.kube.namespace}/${cluster}`,
-      messagesPurged: purged,
-    });
-  } finally {
-    await amqp.close();
-  }
+async function purgeOverAmqp(session: Session, amqp: AmqpSession, cluster: string, queue: string, where: string, options: PurgeOptions): Promise<void> {
+  const channel = await amqp.connection.createChannel();
+  const { messageCount } = await channel.checkQueue(queue);
+  await confirmOrStop(session, `Purge ${where} (${messageCount} ready messages)? [y/N] `, options);
+  const purged = (await channel.purgeQueue(queue)).messageCount;
+  report(session, `purged ${where}: ${purged} messages`, {
+    queue,
+    vhost: options.vhost,
+    cluster: `RabbitCluster ${session.kube.namespace}/${cluster}`,
+    messagesPurged: purged,
+  });
 }
 
 function report(session: Session, line: string, result: Record<string, unknown>): void {

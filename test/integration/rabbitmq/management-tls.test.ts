@@ -5,20 +5,11 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ManagementApiError, ManagementClient } from "../../../operator/rabbitmq/management.js";
+import { ManagementClient } from "../../../operator/rabbitmq/management.js";
 import { freePort } from "../../../dev/ports.js";
 import { makeCertificateAuthority, type CertificateAuthority } from "../../../dev/tls.js";
 import { useRabbitCluster } from "../../harness/rabbitmq/use-rabbit-cluster.js";
-
-async function failure(promise: Promise<unknown>): Promise<ManagementApiError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof ManagementApiError) return error;
-    throw error;
-  }
-  throw new Error("expected the request to fail");
-}
+import { managementFailure } from "../../support/management-errors.js";
 
 describe("management API client over HTTPS", () => {
   let dir: string;
@@ -63,21 +54,21 @@ describe("management API client over HTTPS", () => {
   });
 
   it("refuses a certificate of another CA, and one the system's CAs do not know when the connection names none", async () => {
-    const wrongCa = await failure(client(`https://127.0.0.1:${port}`, otherCa.certPem).overview());
+    const wrongCa = await managementFailure(client(`https://127.0.0.1:${port}`, otherCa.certPem).overview());
     expect(wrongCa.kind).toBe("network");
     expect(wrongCa.reason).toMatch(/self[- ]signed certificate in certificate chain|unable to verify|unable to get local issuer/i);
-    const noCa = await failure(client(`https://127.0.0.1:${port}`).overview());
+    const noCa = await managementFailure(client(`https://127.0.0.1:${port}`).overview());
     expect(noCa.reason).toMatch(/self[- ]signed certificate in certificate chain|unable to verify|unable to get local issuer/i);
   });
 
   it("refuses a certificate that does not name the host the client connects to", async () => {
     // 127.0.0.2 reaches the same listener (all of 127/8 is loopback) but is not in the certificate.
-    const mismatch = await failure(client(`https://127.0.0.2:${port}`, ca.certPem).overview());
+    const mismatch = await managementFailure(client(`https://127.0.0.2:${port}`, ca.certPem).overview());
     expect(mismatch.reason).toMatch(/altnames|does not match|Hostname\/IP/i);
   });
 
   it("sends nothing in plaintext to the TLS port: an http client gets no answer from it", async () => {
-    const plain = await failure(client(`http://127.0.0.1:${port}`).overview());
+    const plain = await managementFailure(client(`http://127.0.0.1:${port}`).overview());
     expect(plain.status).toBeUndefined();
   });
 });

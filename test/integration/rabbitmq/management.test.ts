@@ -10,21 +10,12 @@ import { Reachability } from "../../../operator/rabbitmq/reachability.js";
 import { managementOf } from "../../../operator/controllers/rabbit-cluster/management-adapter.js";
 import { freePort } from "../../../dev/ports.js";
 import { useRabbitCluster } from "../../harness/rabbitmq/use-rabbit-cluster.js";
+import { managementFailure } from "../../support/management-errors.js";
 import { RABBITMQ_VERSION } from "../../../dev/images/rabbitmq-image.js";
 import { atLeast, parseVersion } from "../../../operator/rabbitmq/versions.js";
 import { publishPersistent } from "../../../dev/workloads.js";
 
 /** The error a promise rejects with, which must be a ManagementApiError. */
-async function apiError(promise: Promise<unknown>): Promise<ManagementApiError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof ManagementApiError) return error;
-    throw error;
-  }
-  throw new Error("expected the request to fail");
-}
-
 async function readyMessages(url: string, queue: string): Promise<number> {
   const connection = await connect(url);
   try {
@@ -153,7 +144,7 @@ describe("management API client against a real cluster", () => {
       expect((await client.listVhostLimits()).get("vh-limits")).toEqual({ "max-queues": 1, "max-connections": 5 });
 
       await client.declareQueue("vh-limits", "first");
-      const refused = await apiError(client.declareQueue("vh-limits", "second"));
+      const refused = await managementFailure(client.declareQueue("vh-limits", "second"));
       expect(refused.status).toBe(400);
       expect(refused.reason).toMatch(/limit/);
 
@@ -188,7 +179,7 @@ describe("management API client against a real cluster", () => {
     it("answers a wrong password with 401, which is not retried", async () => {
       const attempts: AttemptEvent[] = [];
       const wrong = new ManagementClient({ url: rabbit.managementUrl(), username: "alice", password: "wrong" }, { onAttempt: (a) => attempts.push(a) });
-      const error = await apiError(wrong.overview());
+      const error = await managementFailure(wrong.overview());
       expect(error).toMatchObject({ status: 401, conditionReason: "Unauthorized", attempts: 1 });
       // RabbitMQ 4 no longer says why.
       expect(error.message).toBe(`GET /api/overview: RabbitMQ answered 401: not_authorized: ${isRabbitMQ4 ? "Not_Authorized" : "Login failed"}`);
@@ -231,9 +222,9 @@ describe("management API client against a real cluster", () => {
     });
 
     it("refuses a permission for a missing user or vhost with RabbitMQ's reason", async () => {
-      const error = await apiError(client.putPermission("vh-perm", "nobody", { configure: "", write: "", read: "" }));
+      const error = await managementFailure(client.putPermission("vh-perm", "nobody", { configure: "", write: "", read: "" }));
       expect(error).toMatchObject({ status: 400, reason: "vhost_or_user_not_found", conditionReason: "VhostOrUserNotFound" });
-      const noVhost = await apiError(client.putPermission("no-such-vhost", "alice", { configure: "", write: "", read: "" }));
+      const noVhost = await managementFailure(client.putPermission("no-such-vhost", "alice", { configure: "", write: "", read: "" }));
       expect(noVhost.conditionReason).toBe("VhostOrUserNotFound");
     });
   });
@@ -273,7 +264,7 @@ describe("management API client against a real cluster", () => {
     it("surfaces PRECONDITION_FAILED with RabbitMQ's message when a queue exists with other settings, without retrying", async () => {
       const attempts: AttemptEvent[] = [];
       const counting = rabbit.management(0, { onAttempt: (a) => attempts.push(a) });
-      const error = await apiError(counting.declareQueue("/", "orders", { type: "classic", arguments: { "x-max-length": 20 } }));
+      const error = await managementFailure(counting.declareQueue("/", "orders", { type: "classic", arguments: { "x-max-length": 20 } }));
       expect(error).toMatchObject({
         kind: "http",
         method: "PUT",
@@ -289,20 +280,20 @@ describe("management API client against a real cluster", () => {
       expect(error.message).toContain("PUT /api/queues/%2F/orders: RabbitMQ answered 400");
       expect(attempts).toHaveLength(1);
 
-      const durability = await apiError(client.declareQueue("/", "orders", { durable: false, arguments: { "x-max-length": 10 } }));
+      const durability = await managementFailure(client.declareQueue("/", "orders", { durable: false, arguments: { "x-max-length": 10 } }));
       expect(durability.reason).toBe("inequivalent arg 'durable' for queue 'orders' in vhost '/': received 'false' but current is 'true'");
       expect(durability.conditionReason).toBe("PreconditionFailed");
-      const type = await apiError(client.declareQueue("/", "payments", { type: "classic" }));
+      const type = await managementFailure(client.declareQueue("/", "payments", { type: "classic" }));
       expect(type.reason).toMatch(/inequivalent arg 'x-queue-type'/);
       // RabbitMQ refused; the queue is as it was.
       expect((await client.getQueue("/", "orders"))?.arguments).toEqual({ "x-max-length": 10, "x-queue-type": "classic" });
     });
 
     it("refuses a quorum queue that is not durable, and a queue in a missing vhost (404 on PUT is an error, not absence)", async () => {
-      const nonDurable = await apiError(client.declareQueue("/", "bad-quorum", { type: "quorum", durable: false }));
+      const nonDurable = await managementFailure(client.declareQueue("/", "bad-quorum", { type: "quorum", durable: false }));
       expect(nonDurable).toMatchObject({ status: 400, amqpCode: "PRECONDITION_FAILED" });
       expect(nonDurable.reason).toMatch(/invalid property 'non-durable'/);
-      const noVhost = await apiError(client.declareQueue("no-such-vhost", "q"));
+      const noVhost = await managementFailure(client.declareQueue("no-such-vhost", "q"));
       expect(noVhost).toMatchObject({ status: 404, reason: "vhost_not_found", conditionReason: "VhostNotFound" });
     });
 
@@ -334,7 +325,7 @@ describe("management API client against a real cluster", () => {
 
     it("deletes queues, if empty when asked; deleting an absent queue succeeds", async () => {
       await publishPersistent(rabbit.amqpUrl(), "orders", { count: 1 });
-      const notEmpty = await apiError(client.deleteQueue("/", "orders", { ifEmpty: true }));
+      const notEmpty = await managementFailure(client.deleteQueue("/", "orders", { ifEmpty: true }));
       expect(notEmpty.status).toBe(400);
       expect(notEmpty.reason).toMatch(/not empty/);
       expect(await client.deleteQueue("/", "orders")).toBe(true);
@@ -369,10 +360,12 @@ describe("management API client against a real cluster", () => {
     });
 
     it("refuses a different type for an existing exchange (PRECONDITION_FAILED) and an unknown type (400)", async () => {
-      const changed = await apiError(client.declareExchange("/", "orders.topic", { type: "direct", arguments: { "alternate-exchange": "amq.fanout" } }));
+      const changed = await managementFailure(
+        client.declareExchange("/", "orders.topic", { type: "direct", arguments: { "alternate-exchange": "amq.fanout" } }),
+      );
       expect(changed).toMatchObject({ status: 400, conditionReason: "PreconditionFailed" });
       expect(changed.reason).toBe("inequivalent arg 'type' for exchange 'orders.topic' in vhost '/': received 'direct' but current is 'topic'");
-      const unknown = await apiError(client.declareExchange("/", "weird", { type: "bogus" }));
+      const unknown = await managementFailure(client.declareExchange("/", "weird", { type: "bogus" }));
       expect(unknown).toMatchObject({ status: 400, reason: "unknown exchange type 'bogus'", conditionReason: "BadRequest" });
     });
   });
@@ -421,7 +414,7 @@ describe("management API client against a real cluster", () => {
     });
 
     it("refuses a binding to a missing queue with RabbitMQ's reason", async () => {
-      const error = await apiError(client.createBinding("/", { source: "bind.src", destination: "absent", destinationType: "queue" }));
+      const error = await managementFailure(client.createBinding("/", { source: "bind.src", destination: "absent", destinationType: "queue" }));
       expect(error).toMatchObject({ status: 404, method: "POST", reason: "no queue 'absent' in vhost '/'", conditionReason: "NotFound" });
     });
   });
@@ -446,7 +439,7 @@ describe("management API client against a real cluster", () => {
     });
 
     it("refuses an invalid definition with RabbitMQ's validation message on one line", async () => {
-      const error = await apiError(client.putPolicy("/", "bad", { pattern: ".*", definition: { "bogus-key": 1 } }));
+      const error = await managementFailure(client.putPolicy("/", "bad", { pattern: ".*", definition: { "bogus-key": 1 } }));
       expect(error.status).toBe(400);
       expect(error.reason).toBe('Validation failed: [{<<"bogus-key">>,1}] are not recognised policy settings');
       // apply-to values of 3.12+ are refused by 3.10 with its own explanation.
@@ -456,7 +449,7 @@ describe("management API client against a real cluster", () => {
         expect(await client.getPolicy("/", "newer")).toMatchObject({ applyTo: "classic_queues" });
         await client.deletePolicy("/", "newer");
       } else {
-        expect((await apiError(client.putPolicy("/", "newer", newer))).reason).toMatch(/apply-to 'classic_queues' unrecognised/);
+        expect((await managementFailure(client.putPolicy("/", "newer", newer))).reason).toMatch(/apply-to 'classic_queues' unrecognised/);
       }
     });
   });
@@ -531,13 +524,13 @@ describe("management API client against a real cluster", () => {
         { url: `http://127.0.0.1:${closedPort}`, username: "a", password: "b" },
         { retry: { maxAttempts: 4, initialDelayMs: 100, multiplier: 2, jitter: 0 }, sleep: async (ms) => void sleeps.push(ms) },
       );
-      const error = await apiError(unreachable.listVhosts());
+      const error = await managementFailure(unreachable.listVhosts());
       expect(error).toMatchObject({ kind: "network", conditionReason: "Unreachable", attempts: 4, method: "GET" });
       expect(error.reason).toMatch(/ECONNREFUSED/);
       expect(sleeps).toEqual([100, 200, 400]);
       // Deletes are idempotent too: retried the same way.
       sleeps.length = 0;
-      await apiError(unreachable.deleteQueue("/", "q"));
+      await managementFailure(unreachable.deleteQueue("/", "q"));
       expect(sleeps).toHaveLength(3);
     });
 
@@ -554,7 +547,7 @@ describe("management API client against a real cluster", () => {
           { timeoutMs: 200, retry: { maxAttempts: 2 }, sleep: async (ms) => void sleeps.push(ms) },
         );
         const started = Date.now();
-        const error = await apiError(hung.overview());
+        const error = await managementFailure(hung.overview());
         expect(error).toMatchObject({ kind: "timeout", conditionReason: "Timeout", attempts: 2, reason: "timed out after 200 ms" });
         expect(sleeps).toHaveLength(1);
         expect(Date.now() - started).toBeLessThan(5_000);

@@ -4,7 +4,7 @@ import { CommanderError } from "commander";
 import { complete, formatCompletion, type GivenConnection } from "../../../plugin/completion.js";
 import { formatLogLine, interleave, parseDuration, parseLogLine } from "../../../plugin/commands/logs.js";
 import { kubernetesFailure } from "../../../plugin/errors.js";
-import { buildProgram } from "../../../plugin/program.js";
+import { buildProgram, purgeTarget } from "../../../plugin/program.js";
 
 function program() {
   const stdout = new PassThrough();
@@ -22,11 +22,21 @@ describe("the command line", () => {
       const help = freshOut();
       expect(help, command.name()).toContain(`Usage: kubectl rabbit ${command.name()}`);
       for (const argument of command.registeredArguments) expect(help, command.name()).toContain(argument.name());
+      for (const option of command.options) expect(help, command.name()).toContain(option.long!);
     }
   });
 
-  it("refuses an unknown command, an unknown output format and a missing argument as usage errors, before any request", async () => {
-    for (const argv of [["bogus"], ["list", "-o", "xml"], ["status"], ["consume", "demo"], ["publish", "demo", "--count", "-1"]]) {
+  it("refuses an unknown command, an unknown output format, a missing argument and bad numbers or durations as commander usage errors, before any request", async () => {
+    for (const argv of [
+      ["bogus"],
+      ["list", "-o", "xml"],
+      ["status"],
+      ["consume", "demo"],
+      ["publish", "demo", "--count", "-1"],
+      ["consume", "demo", "q", "--count", "0"],
+      ["consume", "demo", "q", "--timeout", "1.5"],
+      ["logs", "demo", "--since", "yesterday"],
+    ]) {
       const { built, err } = program();
       const error = await built.parseAsync(argv, { from: "user" }).then(
         () => undefined,
@@ -35,6 +45,33 @@ describe("the command line", () => {
       expect(error, argv.join(" ")).toBeInstanceOf(CommanderError);
       expect((error as CommanderError).exitCode, argv.join(" ")).toBe(1);
       expect(err(), argv.join(" ")).toMatch(/error: .*\n\(add --help for usage\)/s);
+    }
+  });
+});
+
+describe("purge's arguments", () => {
+  it("reads CLUSTER QUEUE, or QUEUE alone with --connection-secret, and refuses the other combinations", () => {
+    expect(purgeTarget("demo", "tasks", undefined)).toEqual({ cluster: "demo", queue: "tasks" });
+    expect(purgeTarget("tasks", undefined, "external")).toEqual({ queue: "tasks" });
+    expect(() => purgeTarget("demo", undefined, undefined)).toThrow(/name the cluster and the queue/);
+    expect(() => purgeTarget("demo", "tasks", "external")).toThrow(/with --connection-secret name only the queue/);
+  });
+
+  it("lets commander accept purge QUEUE --connection-secret SECRET (the action then needs the API server)", async () => {
+    const { built } = program();
+    const previous = process.env.KUBECONFIG;
+    process.env.KUBECONFIG = "/nonexistent/kubeconfig";
+    try {
+      const error = await built.parseAsync(["purge", "tasks", "--connection-secret", "external", "--yes"], { from: "user" }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      // Not a usage error: the arguments were read, and the kubeconfig is what failed.
+      expect(error).not.toBeInstanceOf(CommanderError);
+      expect((error as Error).message).toMatch(/cannot read the kubeconfig/);
+    } finally {
+      if (previous === undefined) delete process.env.KUBECONFIG;
+      else process.env.KUBECONFIG = previous;
     }
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { API_VERSION } from "../../../operator/api/index.js";
 import type { TopologyResource } from "../../../operator/controllers/topology/adapter.js";
 import type { BindingInfo, ExchangeDefinition, NodeDetails, PermissionInfo, QueueInfo } from "../../../operator/rabbitmq/management.js";
-import { BUILT_IN, Declarations, UNDECLARED } from "../../../plugin/ownership.js";
+import { BUILT_IN, Declarations, UNDECLARED, UNKNOWN } from "../../../plugin/ownership.js";
 import { age, table } from "../../../plugin/output.js";
 import {
   QUEUE_COLUMNS,
@@ -70,6 +70,13 @@ describe("which resource declares each object (DECLARED BY)", () => {
       ["shop", "remote", "Queue/team-a/from-other-ns"],
       ["shop", "tasks", "Queue/messaging/tasks"],
     ]);
+  });
+
+  it("says unknown, not undeclared, when the resources of the listed kind could not be read", () => {
+    const unknown = new Declarations({ referenceKey: DEMO_KEY, resources: [], cluster: demo, defaultUser: "default_user_x", resourcesUnknown: true });
+    expect(queueRows([queue("/", "q"), queue("/", "r")], unknown).map((r) => r.declaredBy)).toEqual([UNKNOWN, UNKNOWN]);
+    expect(unknown.of("user", "default_user_x")).toBe("RabbitCluster/messaging/demo");
+    expect(unknown.of("exchange", "/\u0000amq.topic", true)).toBe(BUILT_IN);
   });
 
   it("gives the cluster's policies, default user and its permissions to the RabbitCluster, and the default user's permissions in a declared vhost to that Vhost", () => {
@@ -214,7 +221,7 @@ describe("output", () => {
   it("aligns columns two spaces apart with upper-case headers and shows absent values as -", () => {
     const rows = queueRows([queue("/", "a-long-name", { messagesReady: 12 }), queue("shop", "b")], declarations([]));
     expect(table(QUEUE_COLUMNS.slice(0, 5), rows)).toBe(
-      ["VHOST  NAME         TYPE     DURABLE  READY", "/      a-long-name  classic  true     12", "shop   b            classic  true     0", ""].join("\n"),
+      ["VHOST  NAME         TYPE     DURABLE  READY", "/      a-long-name  classic  true     12", "shop   b            classic  true     -", ""].join("\n"),
     );
   });
 
