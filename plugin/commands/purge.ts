@@ -77,13 +77,16 @@ async function confirmOrStop(session: Session, question: string, options: PurgeO
   throw new PluginError("not purged", "answer y, or pass --yes");
 }
 
-/** Asks on stderr and reads one line from stdin; no answer (stdin closed) is a no. */
+/** Asks on stderr and reads one line from stdin; no answer (stdin closed, Ctrl-C) is a no. */
 async function confirm(session: Session, question: string): Promise<boolean> {
   session.stderr.write(question);
   const lines = createInterface({ input: session.stdin, terminal: false });
-  try {
+  const answer = async () => {
     for await (const line of lines) return /^\s*y(es)?\s*$/i.test(line);
     return false;
+  };
+  try {
+    return await Promise.race([answer(), session.interrupted.then(() => false)]);
   } finally {
     lines.close();
   }

@@ -3,10 +3,12 @@ import { API_VERSION } from "../../../operator/api/index.js";
 import type { TopologyResource } from "../../../operator/controllers/topology/adapter.js";
 import type { BindingInfo, ExchangeDefinition, NodeDetails, PermissionInfo, QueueInfo } from "../../../operator/rabbitmq/management.js";
 import { BUILT_IN, Declarations, UNDECLARED, UNKNOWN } from "../../../plugin/ownership.js";
-import { age, table } from "../../../plugin/output.js";
+import { parse as parseYaml } from "yaml";
+import { age, render, table } from "../../../plugin/output.js";
 import {
   QUEUE_COLUMNS,
   bindingRows,
+  clusterColumns,
   clusterRow,
   exchangeRows,
   nodeRows,
@@ -223,6 +225,15 @@ describe("output", () => {
     expect(table(QUEUE_COLUMNS.slice(0, 5), rows)).toBe(
       ["VHOST  NAME         TYPE     DURABLE  READY", "/      a-long-name  classic  true     12", "shop   b            classic  true     -", ""].join("\n"),
     );
+  });
+
+  it("prints the same rows as JSON and YAML, and a NAMESPACE column first for every namespace's clusters", () => {
+    const rows = queueRows([queue("/", "a", { messagesReady: 1 })], declarations([]));
+    expect(JSON.parse(render("json", QUEUE_COLUMNS, rows))).toEqual(rows);
+    expect(parseYaml(render("yaml", QUEUE_COLUMNS, rows))).toEqual(rows);
+    const clusterTable = render("table", clusterColumns(true), [clusterRow(demo, 0)]);
+    expect(clusterTable.split("\n")[0]).toMatch(/^NAMESPACE +NAME +DISC +RAM +READY +VERSION +CONDITIONS +AGE$/);
+    expect(clusterTable.split("\n")[1]).toMatch(/^messaging +demo +0\/3 +0\/2 +Unknown +- +- +-$/);
   });
 
   it("formats ages as kubectl does", () => {
