@@ -1,5 +1,6 @@
 // The five classic workloads against a real 2 disc + 1 ram cluster, on queues declared only
 // through the management API client (as the operator will declare them).
+import { connect } from "amqplib";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { ManagementClient } from "../../../operator/rabbitmq/management.js";
 import { waitFor } from "../../../dev/exec.js";
@@ -43,6 +44,17 @@ describe("classic workloads on a 2 disc + 1 ram cluster", () => {
           timeoutMs: 15_000,
           intervalMs: 100,
         },
+      );
+      // And lets the worker in: a node that knows the vhost may not run it yet (seen under load:
+      // the ram node closed the worker's first connection at once).
+      await waitFor(
+        `${node.nodeName} to accept the worker's connections to the vhost`,
+        async () => {
+          const connection = await connect(rabbit.amqpUrl({ node, vhost, username: "worker", password: "worker-secret" })).catch(() => undefined);
+          await connection?.close();
+          return connection !== undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 250 },
       );
     }
   });
